@@ -1,0 +1,46 @@
+"""The one way langneurons writes a file: all of it or none of it.
+
+Content goes to a temporary file in the target's folder, is fsynced, then
+``os.replace`` moves it over the target. A crash or Ctrl-C leaves either the old
+file or the new one, never a partial one; readers never see half a results file.
+The temporary name starts with "." so that globs over a folder skip it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path that replaces ``target`` when the block succeeds.
+
+    For writers that need a path (``safetensors``, ``save_pretrained``).
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Call ``write`` on a binary handle whose content replaces ``target`` atomically."""
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        write(handle)
+
+
+def atomic_write_text(target: Path, text: str) -> None:
+    """Write ``text`` (UTF-8) to ``target`` atomically."""
+    atomic_write(target, lambda handle: handle.write(text.encode("utf-8")))

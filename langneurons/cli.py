@@ -1,0 +1,180 @@
+"""The ``langneurons`` command: prepare, identify, import-neurons, validate.
+
+Each subcommand parses its arguments and calls one library function. A
+``LangneuronsError`` is printed as one line without a traceback (exit code 2);
+bugs keep their tracebacks. Benchmarks run through pytest: ``pytest benchmark/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from langneurons.errors import ConfigError, LangneuronsError
+
+EXAMPLES = """examples:
+  langneurons prepare
+  langneurons identify --method lape --model gemma-3-270m --langs en,de,zh --out lape.json
+  langneurons import-neurons LLaMA-2-7B.neuron.pth --languages en,zh,fr,es,vi,id,ja \\
+      --model llama-2-7b --shape 32x11008 --out llama-2-7b-lape.json
+  langneurons validate tasks/*.yaml neuron_sets/*/*.json
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        args.run(args)
+    except LangneuronsError as error:
+        print(f"langneurons: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="langneurons", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    prepare = sub.add_parser("prepare", help="convert packaged models and parse UDHR (once)")
+    prepare.add_argument(
+        "--model", action="append", help="alias to prepare (default: gemma-3-270m)"
+    )
+    prepare.set_defaults(run=_prepare)
+
+    ident = sub.add_parser("identify", help="identify a neuron set on cached statistics")
+    ident.add_argument("--method", default="lape", help="registered method (default: lape)")
+    ident.add_argument("--model", default="gemma-3-270m", help="alias, hub id or folder")
+    ident.add_argument("--revision", default=None, help="hub revision")
+    ident.add_argument(
+        "--langs", default="en,de,fr,es,ru,zh,ja,vi,id", help="comma-separated codes"
+    )
+    ident.add_argument(
+        "--data", default="udhr", help="corpus source, split identify (default: udhr)"
+    )
+    ident.add_argument("--device", default="auto", help="cpu, cuda or auto")
+    ident.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")
+    ident.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    ident.add_argument("--out", type=Path, required=True, help="neuron set file to write")
+    ident.set_defaults(run=_identify)
+
+    imp = sub.add_parser("import-neurons", help="convert a published List[List[LongTensor]] file")
+    imp.add_argument("file", type=Path, help="torch.save file, language x layer lists of indices")
+    imp.add_argument("--languages", required=True, help="codes of the lists, in file order")
+    imp.add_argument(
+        "--model", required=True, help="the model the file is for (alias, id or folder)"
+    )
+    imp.add_argument(
+        "--shape", default=None, help="LAYERSxNEURONS, instead of reading the model's config"
+    )
+    imp.add_argument(
+        "--site", default="model.layers.{i}.mlp.act_fn", help="site template when --shape is used"
+    )
+    imp.add_argument("--out", type=Path, required=True, help="neuron set file to write")
+    imp.set_defaults(run=_import)
+
+    val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
+    val.add_argument("files", nargs="+", type=Path)
+    val.set_defaults(run=_validate)
+    return parser
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from langneurons.corpora import udhr
+    from langneurons.model_handle import prepared, resolve_model
+
+    for alias in args.model or ["gemma-3-270m"]:
+        source = prepared(resolve_model(alias))
+        print(f"model {alias}: {source.folder} ({source.revision})")
+    print(f"udhr: {udhr.prepare()}")
+
+
+def _identify(args: argparse.Namespace) -> None:
+    from langneurons import neuron_set
+    from langneurons.session import BenchmarkSession, RunOptions
+
+    options = RunOptions(
+        model=args.model,
+        revision=args.revision,
+        neurons=args.method,
+        tasks=(),
+        langs=tuple(args.langs.split(",")),
+        device=args.device,
+        dtype=args.dtype,
+        batch_size=args.batch_size,
+        identify_data=args.data,
+    )
+    session = BenchmarkSession(options)
+    handle = session.load()
+    found = session.neuron_set(handle)
+    neuron_set.dump(found, args.out)
+    counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
+    print(f"{args.out}: {args.method} on {handle.info.name}: {counts}")
+
+
+def _import(args: argparse.Namespace) -> None:
+    from langneurons import neuron_set
+    from langneurons.model_handle import model_shape, resolve_model
+
+    languages = args.languages.split(",")
+    if args.shape:
+        layers, _, width = args.shape.lower().partition("x")
+        if not (layers.isdigit() and width.isdigit()):
+            raise ConfigError(f"--shape {args.shape}: expected LAYERSxNEURONS, e.g. 32x11008")
+        model = {
+            "name": args.model,
+            "source": None,
+            "revision": None,
+            "architecture": None,
+            "num_layers": int(layers),
+            "neurons_per_layer": int(width),
+        }
+        site = args.site
+    else:
+        from langneurons.architecture import architecture_named
+
+        source = resolve_model(args.model)
+        shape = model_shape(source)
+        model = {
+            "name": source.name,
+            "source": source.source,
+            "revision": source.revision,
+            "architecture": shape.architecture,
+            "num_layers": shape.num_layers,
+            "neurons_per_layer": shape.neurons_per_layer,
+        }
+        site = architecture_named(shape.architecture).site
+    imported = neuron_set.import_published(args.file, languages, model, site)
+    neuron_set.dump(imported, args.out)
+    counts = ", ".join(f"{lang} {imported.count(lang)}" for lang in imported.languages)
+    print(f"{args.out}: {counts}")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    from langneurons import neuron_set, results
+    from langneurons.task_spec import load_task
+
+    for path in args.files:
+        if path.suffix in (".yaml", ".yml"):
+            task = load_task(path)
+            print(f"{path}: task {task.name} ({task.kind}), {len(task.languages)} languages")
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as error:
+            raise ConfigError(f"{path}: cannot read JSON: {error}") from None
+        if str(data.get("format", "")).startswith("langneurons.results"):
+            results.from_dict(data, str(path))
+            print(f"{path}: results file")
+        else:
+            neuron_set.from_dict(data, str(path))
+            print(f"{path}: neuron set")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""What a task kind gets to evaluate cells: the model, the neuron set, settings, timers."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from langneurons.model_handle import ModelHandle
+    from langneurons.neuron_set import NeuronSet
+
+
+@dataclass
+class Timings:
+    """Wall time per named phase, accumulated across calls."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Add the block's wall time to phase ``name``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = time.perf_counter() - started
+            self.seconds[name] = self.seconds.get(name, 0.0) + elapsed
+
+
+@dataclass
+class RunContext:
+    """The loaded model and neuron set with the run's settings.
+
+    Attributes:
+        handle: the loaded model.
+        neuron_set: the set under test.
+        batch_size: windows (or prompts) per forward pass.
+        seed: seed of every random control.
+        timings: where kinds record their phases.
+        progress: show progress bars.
+    """
+
+    handle: ModelHandle
+    neuron_set: NeuronSet
+    batch_size: int
+    seed: int
+    timings: Timings
+    progress: bool = True

@@ -1,0 +1,235 @@
+"""Ablation: per-language perplexity when a language's neurons are zeroed (Tang et al. 2024, §4.1).
+
+Cells are pairs ``ablate[X]-eval[Y]``. Each cell measures, on language Y's
+held-out text, the perplexity of the unmodified model, with X's neurons zeroed,
+and with a random control set of the same per-layer counts as X's zeroed. The
+PPL ratio (ablated / unmodified) is the effect; a language-specific set raises
+its own language's ratio far more than the others'.
+
+Checks (from the task's ``checks``):
+
+- diagonal cells (X = Y): own ratio >= ``min_own_ratio`` and the mean ratio over
+  the other languages when X is ablated <= ``max_other_ratio``;
+- every cell: control ratio <= ``max_control_ratio``.
+
+Each (condition, language) perplexity is computed once and shared by every cell
+that needs it; a condition whose set is empty reuses the unmodified result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from langneurons.context import RunContext
+from langneurons.corpus import paragraphs
+from langneurons.interventions import ablate
+from langneurons.methods.random import matched_random
+from langneurons.perplexity import NLL, nll
+from langneurons.report import matrix
+from langneurons.task_kind import KINDS, Cell, CellResult, Summary
+from langneurons.task_spec import TaskFields, TaskSpec
+from langneurons.windows import Window, windows
+
+
+class ControlSpec(BaseModel):
+    """The random control: per language, random neurons in the same per-layer counts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = Field(default=0, description="seed of the random sets")
+
+
+class AblationChecks(BaseModel):
+    """Thresholds that make a cell pass."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_own_ratio: float = Field(gt=0, description="own-language PPL ratio must reach this")
+    max_other_ratio: float = Field(
+        gt=0, description="mean ratio on the other languages must stay below"
+    )
+    max_control_ratio: float = Field(gt=0, description="every control ratio must stay below")
+
+
+class AblationSpec(TaskFields):
+    """Spec of an ablation task."""
+
+    kind: Literal["ablation"]
+    tokens_per_language: int = Field(ge=1, description="text tokens scored per language")
+    window: int = Field(default=512, ge=8, description="text tokens per model input")
+    control: ControlSpec = ControlSpec()
+    checks: AblationChecks
+
+
+Condition = tuple[Literal["none", "ablate", "control"], str]
+
+
+class Ablation:
+    """The ablation task kind."""
+
+    name = "ablation"
+    spec_model = AblationSpec
+
+    def cells(self, task: TaskSpec) -> list[Cell]:
+        """One cell per (ablated, evaluated) language pair, grouped by ablated language."""
+        return [
+            Cell(task.name, f"ablate[{x}]-eval[{y}]", {"ablate": x, "eval": y})
+            for x in task.languages
+            for y in task.languages
+        ]
+
+    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+        """Return a cell evaluator that shares perplexities between cells."""
+        return _Evaluator(task, context).evaluate
+
+    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+        """PPL-ratio matrix, per-language verdicts and the specificity score."""
+        langs = task.languages
+        checks: AblationChecks = task.fields.checks
+
+        def metric(x: str, y: str, name: str) -> float | None:
+            result = results.get(f"ablate[{x}]-eval[{y}]")
+            return None if result is None else result.metrics[name]
+
+        own = {x: metric(x, x, "ratio") for x in langs}
+        others = {x: metric(x, x, "mean_other_ratio") for x in langs}
+        verdict = {
+            x: results[f"ablate[{x}]-eval[{x}]"].passed
+            for x in langs
+            if f"ablate[{x}]-eval[{x}]" in results
+        }
+        controls = [r.metrics["control_ratio"] for r in results.values()]
+        complete = [x for x in langs if own[x] is not None and others[x] is not None]
+        scores: dict[str, float] = {}
+        if complete:
+            scores["specificity"] = sum(
+                math.log(own[x]) - _mean_log_other(x, langs, metric)
+                for x in complete  # type: ignore[arg-type]
+            ) / len(complete)
+            scores["languages_passing"] = float(sum(verdict.get(x, False) for x in complete))
+            scores["languages"] = float(len(complete))
+        if controls:
+            scores["max_control_ratio"] = max(controls)
+        text = matrix(
+            "ablate\\eval",
+            langs,
+            langs,
+            lambda x, y: metric(x, y, "ratio"),
+            extra=[
+                ("others", lambda x: "-" if others[x] is None else f"{others[x]:.2f}"),
+                ("control", lambda x: _fmt_max([metric(x, y, "control_ratio") for y in langs])),
+                ("neurons", lambda x: _fmt_int(metric(x, x, "neurons"))),
+                ("pass", lambda x: {True: "yes", False: "no"}.get(verdict.get(x), "-")),  # type: ignore[arg-type]
+            ],
+        )
+        legend = (
+            f"PPL ratio (ablated / unmodified) on {task.fields.data.source} "
+            f"{task.fields.data.split}; pass: own >= {checks.min_own_ratio}, "
+            f"others <= {checks.max_other_ratio}, control <= {checks.max_control_ratio}"
+        )
+        return Summary(scores, f"{legend}\n{text}")
+
+
+def _mean_log_other(
+    x: str, langs: list[str], metric: Callable[[str, str, str], float | None]
+) -> float:
+    values = [metric(x, y, "ratio") for y in langs if y != x]
+    logs = [math.log(v) for v in values if v is not None]
+    return sum(logs) / len(logs) if logs else 0.0
+
+
+def _fmt_max(values: list[float | None]) -> str:
+    present = [v for v in values if v is not None]
+    return f"{max(present):.2f}" if present else "-"
+
+
+def _fmt_int(value: float | None) -> str:
+    return "-" if value is None else str(int(value))
+
+
+class _Evaluator:
+    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+        self.task = task
+        self.fields: AblationSpec = task.fields
+        self.context = context
+        self.control = matched_random(context.neuron_set, self.fields.control.seed)
+        self._windows: dict[str, list[Window]] = {}
+        self._nll: dict[tuple[Condition, str], NLL] = {}
+
+    def evaluate(self, cell: Cell) -> CellResult:
+        x, y = cell.params["ablate"], cell.params["eval"]
+        checks = self.fields.checks
+        base = self.nll(("none", ""), y)
+        ablated = self.nll(("ablate", x), y)
+        control = self.nll(("control", x), y)
+        metrics = {
+            "ppl": base.perplexity,
+            "ppl_ablated": ablated.perplexity,
+            "ppl_control": control.perplexity,
+            "ratio": ablated.perplexity / base.perplexity,
+            "control_ratio": control.perplexity / base.perplexity,
+            "neurons": float(self.context.neuron_set.count(x)),
+            "tokens": float(base.tokens),
+        }
+        failures = []
+        if metrics["control_ratio"] > checks.max_control_ratio:
+            failures.append(
+                f"control ratio {metrics['control_ratio']:.3f} > {checks.max_control_ratio}"
+            )
+        if x == y:
+            others = [y2 for y2 in self.task.languages if y2 != x]
+            ratios = [
+                self.nll(("ablate", x), o).perplexity / self.nll(("none", ""), o).perplexity
+                for o in others
+            ]
+            metrics["mean_other_ratio"] = sum(ratios) / len(ratios) if ratios else 1.0
+            if metrics["ratio"] < checks.min_own_ratio:
+                failures.append(f"own ratio {metrics['ratio']:.3f} < {checks.min_own_ratio}")
+            if metrics["mean_other_ratio"] > checks.max_other_ratio:
+                failures.append(
+                    f"mean ratio on other languages {metrics['mean_other_ratio']:.3f} "
+                    f"> {checks.max_other_ratio}"
+                )
+        return CellResult(metrics, failures)
+
+    def nll(self, condition: Condition, lang: str) -> NLL:
+        key = (condition, lang)
+        if key not in self._nll:
+            self._nll[key] = self._compute(condition, lang)
+        return self._nll[key]
+
+    def _compute(self, condition: Condition, lang: str) -> NLL:
+        what, x = condition
+        neurons = {}
+        if what == "ablate":
+            neurons = self.context.neuron_set.languages[x]
+        elif what == "control":
+            neurons = self.control.languages[x]
+        if what != "none" and not neurons:
+            return self.nll(("none", ""), lang)
+        handle = self.context.handle
+        with (
+            self.context.timings.phase("ablation forward"),
+            ablate(handle.model, neurons, handle.architecture),
+        ):
+            return nll(handle, self.windows(lang), self.context.batch_size)
+
+    def windows(self, lang: str) -> list[Window]:
+        if lang not in self._windows:
+            texts = paragraphs(self.task.corpus, lang, self.fields.data.split)
+            self._windows[lang] = list(
+                windows(
+                    self.context.handle.tokenizer,
+                    texts,
+                    self.fields.window,
+                    self.fields.tokens_per_language,
+                )
+            )
+        return self._windows[lang]
+
+
+KINDS.add("ablation", Ablation())

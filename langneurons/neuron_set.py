@@ -1,0 +1,247 @@
+"""Neuron sets: which MLP neurons belong to which language, in format ``langneurons.neuron_set/1``.
+
+A neuron set names the model it was made for (its shape included), the method and
+the statistics that produced it, and per language a mapping layer -> sorted neuron
+indices at the activation site. The reader validates everything it can without a
+model (format, language codes, sorted unique non-negative indices, layers within
+the recorded shape); :func:`check_compatible` then compares the recorded shape
+with a model's before it loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from langneurons.atomic_write import atomic_write_text
+from langneurons.errors import FormatError, ShapeMismatchError
+from langneurons.languages import check_languages
+from langneurons.model_handle import ModelShape
+
+FORMAT = "langneurons.neuron_set/1"
+
+Layers = Mapping[int, tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class NeuronSet:
+    """Language -> layer -> neuron indices, with provenance.
+
+    Attributes:
+        model: name, source, revision, architecture, num_layers, neurons_per_layer.
+        site: the activation site, e.g. ``model.layers.{i}.mlp.act_fn``.
+        method: ``{"name": ..., "params": {...}}``.
+        statistics: description of the statistics it came from, or None.
+        languages: per language, layer -> sorted unique neuron indices; layers
+            without neurons are omitted.
+        categories: optional per-category sets in the same layout (e.g.
+            "specific", "related"), or empty.
+    """
+
+    model: dict[str, Any]
+    site: str
+    method: dict[str, Any]
+    statistics: dict[str, Any] | None
+    languages: dict[str, Layers]
+    categories: dict[str, dict[str, Layers]] = field(default_factory=dict)
+
+    @property
+    def num_layers(self) -> int:
+        """Layer count of the model the set was made for."""
+        return int(self.model["num_layers"])
+
+    @property
+    def neurons_per_layer(self) -> int:
+        """Neurons per layer of the model the set was made for."""
+        return int(self.model["neurons_per_layer"])
+
+    def count(self, language: str) -> int:
+        """Return the number of neurons of ``language``."""
+        return sum(len(v) for v in self.languages[language].values())
+
+    def counts_per_layer(self, language: str) -> list[int]:
+        """Return the number of neurons of ``language`` in each layer."""
+        layers = self.languages[language]
+        return [len(layers.get(i, ())) for i in range(self.num_layers)]
+
+    def sha256(self) -> str:
+        """Return the sha256 of the set's canonical JSON."""
+        return hashlib.sha256(_canonical(to_dict(self)).encode()).hexdigest()
+
+
+def to_dict(neuron_set: NeuronSet) -> dict[str, Any]:
+    """Return the JSON form of ``neuron_set``."""
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "model": neuron_set.model,
+        "site": neuron_set.site,
+        "method": neuron_set.method,
+        "statistics": neuron_set.statistics,
+        "languages": {lang: _layers_out(layers) for lang, layers in neuron_set.languages.items()},
+    }
+    if neuron_set.categories:
+        data["categories"] = {
+            name: {lang: _layers_out(layers) for lang, layers in langs.items()}
+            for name, langs in neuron_set.categories.items()
+        }
+    return data
+
+
+def from_dict(data: Any, where: str = "neuron set") -> NeuronSet:
+    """Validate and parse the JSON form.
+
+    Raises:
+        FormatError: wrong format version, missing keys, or bad indices.
+    """
+    if not isinstance(data, dict):
+        raise FormatError(f"{where}: expected a JSON object")
+    if data.get("format") != FORMAT:
+        raise FormatError(f"{where} has format {data.get('format')!r}; this version reads {FORMAT}")
+    allowed = {"format", "model", "site", "method", "statistics", "languages", "categories"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise FormatError(
+            f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})"
+        )
+    for key in ("model", "site", "method", "languages"):
+        if key not in data:
+            raise FormatError(f"{where}: missing key '{key}'")
+    model = data["model"]
+    for key in ("num_layers", "neurons_per_layer"):
+        if not isinstance(model.get(key), int) or model[key] <= 0:
+            raise FormatError(f"{where}: model.{key} must be a positive integer")
+    shape = (model["num_layers"], model["neurons_per_layer"])
+    check_languages(list(data["languages"]), where)
+    languages = {
+        lang: _layers_in(layers, shape, f"{where}: languages.{lang}")
+        for lang, layers in data["languages"].items()
+    }
+    categories = {
+        name: {
+            lang: _layers_in(layers, shape, f"{where}: categories.{name}.{lang}")
+            for lang, layers in langs.items()
+        }
+        for name, langs in data.get("categories", {}).items()
+    }
+    return NeuronSet(
+        model, data["site"], data["method"], data.get("statistics"), languages, categories
+    )
+
+
+def load(path: Path) -> NeuronSet:
+    """Read a neuron set file.
+
+    Raises:
+        FormatError: the file is not valid JSON or not a valid neuron set.
+    """
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise FormatError(f"neuron set {path} does not exist") from None
+    except json.JSONDecodeError as error:
+        raise FormatError(f"neuron set {path} is not valid JSON: {error}") from None
+    return from_dict(data, str(path))
+
+
+def dump(neuron_set: NeuronSet, path: Path) -> None:
+    """Write ``neuron_set`` to ``path`` atomically."""
+    atomic_write_text(Path(path), json.dumps(to_dict(neuron_set), indent=1) + "\n")
+
+
+def check_compatible(neuron_set: NeuronSet, shape: ModelShape, where: str, model: str) -> None:
+    """Raise unless the set was made for a model of ``shape``.
+
+    Raises:
+        ShapeMismatchError: layer count or width differ; both shapes are named.
+    """
+    ours = (neuron_set.num_layers, neuron_set.neurons_per_layer)
+    theirs = (shape.num_layers, shape.neurons_per_layer)
+    if ours != theirs:
+        raise ShapeMismatchError(
+            f"neuron set {where} is {ours[0]} x {ours[1]} (made for "
+            f"{neuron_set.model.get('name', '?')}); model {model} is {theirs[0]} x {theirs[1]}"
+        )
+
+
+def from_lists(
+    per_language: Mapping[str, Sequence[Sequence[int]]],
+    model: dict[str, Any],
+    site: str,
+    method: dict[str, Any],
+    statistics: dict[str, Any] | None = None,
+) -> NeuronSet:
+    """Build a set from per-language lists indexed by layer (the published layout)."""
+    languages = {
+        lang: {i: tuple(sorted(int(n) for n in idx)) for i, idx in enumerate(layers) if len(idx)}
+        for lang, layers in per_language.items()
+    }
+    return from_dict(
+        to_dict(NeuronSet(model, site, method, statistics, languages)), f"{method['name']} set"
+    )
+
+
+def import_published(
+    path: Path, languages: list[str], model: dict[str, Any], site: str
+) -> NeuronSet:
+    """Read a ``torch.save``-d ``List[List[LongTensor]]`` as published with LAPE.
+
+    ``x[i][j]`` holds the neuron indices of language ``i`` in layer ``j``.
+
+    Raises:
+        FormatError: the file does not have that layout, or the number of
+            languages differs from ``languages``.
+    """
+    import torch
+
+    try:
+        lists = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise FormatError(f"{path}: not a torch.save file of lists of tensors ({error})") from None
+    if not isinstance(lists, list) or not all(isinstance(x, list) for x in lists):
+        raise FormatError(f"{path}: expected List[List[LongTensor]] (language x layer)")
+    if len(lists) != len(languages):
+        raise FormatError(
+            f"{path} holds {len(lists)} languages but {len(languages)} codes were given "
+            f"({', '.join(languages)}); pass one code per list, in file order"
+        )
+    check_languages(languages, "--languages")
+    if any(len(layers) != model["num_layers"] for layers in lists):
+        raise ShapeMismatchError(
+            f"{path} has {len(lists[0])} layers per language; the model has {model['num_layers']}"
+        )
+    per_language = {lang: [t.tolist() for t in layers] for lang, layers in zip(languages, lists, strict=True)}
+    return from_lists(
+        per_language, model, site, {"name": "imported", "params": {"file": Path(path).name}}
+    )
+
+
+def _layers_out(layers: Layers) -> dict[str, list[int]]:
+    return {str(i): list(idx) for i, idx in sorted(layers.items())}
+
+
+def _layers_in(layers: Any, shape: tuple[int, int], where: str) -> dict[int, tuple[int, ...]]:
+    if not isinstance(layers, dict):
+        raise FormatError(f"{where}: expected an object layer -> indices")
+    parsed: dict[int, tuple[int, ...]] = {}
+    for key, indices in layers.items():
+        if not str(key).isdigit() or not 0 <= int(key) < shape[0]:
+            raise FormatError(f"{where}: layer '{key}' is out of range 0..{shape[0] - 1}")
+        if not isinstance(indices, list) or not all(type(n) is int for n in indices):
+            raise FormatError(f"{where}.{key}: expected a list of integers")
+        bad = [n for n in indices if not 0 <= n < shape[1]]
+        if bad:
+            raise FormatError(f"{where}.{key}: neuron {bad[0]} is out of range 0..{shape[1] - 1}")
+        if len(set(indices)) != len(indices):
+            dup = next(n for n in indices if indices.count(n) > 1)
+            raise FormatError(f"{where}.{key}: neuron {dup} is listed twice")
+        if indices:
+            parsed[int(key)] = tuple(sorted(indices))
+    return parsed
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

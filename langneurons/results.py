@@ -1,0 +1,114 @@
+"""Results files, format ``langneurons.results/1``: the only source of the leaderboard.
+
+One file per run: the model with its resolved revision, dtype and device; the
+neuron set's sha256, method and size; every task with its spec hash, its cells
+(metrics and pass/fail) and its summary scores; the environment; the seeds; the
+wall time of each phase. Written atomically; the reader rejects other versions.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from langneurons.atomic_write import atomic_write_text
+from langneurons.errors import FormatError
+
+FORMAT = "langneurons.results/1"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CellRecord(_Strict):
+    """One evaluated cell."""
+
+    id: str = Field(description="cell id within the task, e.g. ablate[zh]-eval[ja]")
+    params: dict[str, str] = Field(description="what defines the cell")
+    metrics: dict[str, float] = Field(description="what it measured")
+    passed: bool = Field(description="every check of the cell held")
+    failures: list[str] = Field(description="the checks that did not hold")
+
+
+class TaskRecord(_Strict):
+    """One task of the run."""
+
+    name: str = Field(description="task name")
+    kind: str = Field(description="task kind")
+    version: int = Field(description="task version")
+    spec_sha256: str = Field(description="sha256 of the validated spec")
+    spec: dict[str, Any] = Field(description="the validated spec")
+    cells: list[CellRecord] = Field(description="evaluated cells")
+    summary: dict[str, float] = Field(description="headline scores")
+
+
+class NeuronSetRecord(_Strict):
+    """The neuron set under test."""
+
+    sha256: str = Field(description="sha256 of the set's canonical JSON")
+    method: dict[str, Any] = Field(description="method name and parameters")
+    source: str = Field(description="the file, or where the identified set was cached")
+    neurons: dict[str, int] = Field(description="neurons per language")
+    statistics: dict[str, Any] | None = Field(description="what the set was identified on")
+
+
+class Results(_Strict):
+    """A results file."""
+
+    format: str = Field(description=f"always {FORMAT}")
+    created: datetime = Field(description="UTC time the file was written")
+    model: dict[str, Any] = Field(
+        description="name, source, revision, architecture, shape, dtype, device"
+    )
+    neuron_set: NeuronSetRecord
+    tasks: list[TaskRecord]
+    environment: dict[str, Any] = Field(description="package, git, torch, transformers, Python")
+    seeds: dict[str, int] = Field(description="seed of every random element")
+    timings: dict[str, float] = Field(description="seconds per phase, and the total wall time")
+
+
+def to_dict(results: Results) -> dict[str, Any]:
+    """Return the JSON form."""
+    return results.model_dump(mode="json")
+
+
+def from_dict(data: Any, where: str = "results") -> Results:
+    """Validate the JSON form.
+
+    Raises:
+        FormatError: another format version, or a schema violation.
+    """
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        found = data.get("format") if isinstance(data, dict) else None
+        raise FormatError(f"{where} has format {found!r}; this version reads {FORMAT}")
+    try:
+        return Results.model_validate(data)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        raise FormatError(
+            f"{where}: {'.'.join(map(str, problem['loc']))}: {problem['msg']}"
+        ) from None
+
+
+def load(path: Path) -> Results:
+    """Read and validate a results file."""
+    try:
+        data = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise FormatError(f"{path} is not valid JSON: {error}") from None
+    return from_dict(data, str(path))
+
+
+def dump(results: Results, path: Path) -> None:
+    """Write ``results`` atomically."""
+    atomic_write_text(Path(path), json.dumps(to_dict(results), indent=1, ensure_ascii=False) + "\n")
+
+
+def now() -> datetime:
+    """Return the current time, timezone-aware UTC."""
+    return datetime.now(timezone.utc)

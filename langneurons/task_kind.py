@@ -1,0 +1,81 @@
+"""Task kinds: the code that turns a task spec into cells and evaluates them.
+
+A *cell* is one check pytest runs (e.g. ``ablate[zh]-eval[ja]``). A kind declares
+its spec model, lists its cells from the spec alone (cheap: collection needs no
+model), evaluates a cell given a :class:`~langneurons.context.RunContext`, and
+summarises finished cells into scores and a table. Kinds register in ``KINDS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from langneurons.registry import Registry
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from langneurons.context import RunContext
+    from langneurons.task_spec import TaskSpec
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One check: its id within the task and the parameters that define it."""
+
+    task: str
+    id: str
+    params: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """What one cell measured and which of the task's checks it failed."""
+
+    metrics: dict[str, float]
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when every check of the cell held."""
+        return not self.failures
+
+
+@dataclass(frozen=True)
+class Summary:
+    """A task's headline scores and a plain-text table for the terminal."""
+
+    scores: dict[str, float]
+    table: str
+
+
+class TaskKind(Protocol):
+    """What a task kind provides."""
+
+    name: str
+    spec_model: type[BaseModel]
+
+    def cells(self, task: TaskSpec) -> list[Cell]:
+        """List the task's cells from the spec alone."""
+        ...
+
+    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+        """Return a function that evaluates cells, sharing work between them."""
+        ...
+
+    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+        """Summarise finished cells (keyed by cell id)."""
+        ...
+
+
+KINDS: Registry[Any] = Registry("task kind")
+
+
+def task_kind(name: str) -> TaskKind:
+    """Return the registered kind ``name`` (raises ConfigError when unknown)."""
+    import langneurons.kinds  # noqa: F401  (registers the kinds)
+
+    kind: TaskKind = KINDS.get(name)
+    return kind

@@ -1,0 +1,166 @@
+"""Task files: YAML validated in one place against the schema its kind declares.
+
+``load_task(path)`` parses with ``yaml.safe_load``, checks the common fields
+(``name``, ``kind``, ``version``, ``description``, ``languages``, ``data``,
+``checks``) and the kind's own fields with a pydantic model that forbids unknown
+keys, and reports errors as "file: key.path: problem (allowed: ...)". Language
+codes are checked here, once. The spec hash is the sha256 of the canonical JSON
+of the *validated* spec, so formatting and comments do not change it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from langneurons.corpus import CorpusSpec, check_source
+from langneurons.errors import ConfigError
+from langneurons.languages import check_languages
+
+
+class DataSpec(BaseModel):
+    """Which text a task reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    source: str = Field(description="udhr, text, jsonl, flores or wikipedia")
+    split: Literal["identify", "evaluate"] = Field(description="which split the task scores")
+    path: str | None = Field(default=None, description="file template for text/jsonl sources")
+
+
+class TaskFields(BaseModel):
+    """Fields every task has; a kind's spec model extends this class."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(description="unique task name, used in cell ids and results")
+    kind: str = Field(description="the task kind that runs it")
+    version: int = Field(ge=1, description="bumped whenever the task's meaning changes")
+    description: str = Field(default="", description="one paragraph for humans")
+    languages: list[str] = Field(description="ISO 639-1 codes")
+    data: DataSpec
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """A validated task.
+
+    Attributes:
+        path: the YAML file it came from.
+        fields: the kind's validated spec model.
+        sha256: hash of the canonical JSON of ``fields``.
+    """
+
+    path: Path
+    fields: Any
+
+    @property
+    def name(self) -> str:
+        """Task name."""
+        return str(self.fields.name)
+
+    @property
+    def kind(self) -> str:
+        """Task kind name."""
+        return str(self.fields.kind)
+
+    @property
+    def languages(self) -> list[str]:
+        """Languages of the task (after any ``--langs`` filter)."""
+        return list(self.fields.languages)
+
+    @property
+    def corpus(self) -> CorpusSpec:
+        """The task's text source."""
+        return CorpusSpec(self.fields.data.source, self.fields.data.path)
+
+    @property
+    def sha256(self) -> str:
+        """Hash of the validated spec."""
+        canonical = json.dumps(
+            self.fields.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def with_languages(self, languages: list[str]) -> TaskSpec:
+        """Return the task restricted to ``languages`` (kept in the task's order).
+
+        Raises:
+            ConfigError: none of ``languages`` is in the task.
+        """
+        kept = [lang for lang in self.languages if lang in languages]
+        if not kept:
+            raise ConfigError(
+                f"{self.path}: --langs {','.join(languages)} leaves no language of task "
+                f"'{self.name}' ({', '.join(self.languages)})"
+            )
+        return TaskSpec(self.path, self.fields.model_copy(update={"languages": kept}))
+
+
+def load_task(path: Path) -> TaskSpec:
+    """Read and validate a task file.
+
+    Raises:
+        ConfigError: malformed YAML, unknown or missing keys, bad values,
+            unknown kind, source or language; the message names file and key.
+    """
+    from langneurons.task_kind import task_kind
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"task file {path} does not exist") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ConfigError(f"{path}:{where} malformed YAML: {problem}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of task fields at the top level")
+    if "kind" not in data:
+        raise ConfigError(f"{path}: missing key 'kind'")
+    try:
+        kind = task_kind(str(data["kind"]))
+    except ConfigError as error:
+        raise ConfigError(f"{path}: kind: {error}") from None
+    try:
+        fields = kind.spec_model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{path}: {_first_problem(error, kind.spec_model)}") from None
+    check_languages(fields.languages, f"{path}: languages")
+    try:
+        check_source(CorpusSpec(fields.data.source, fields.data.path))
+    except ConfigError as error:
+        raise ConfigError(f"{path}: data.source: {error}") from None
+    return TaskSpec(path, fields)
+
+
+def _first_problem(error: ValidationError, model: type[BaseModel]) -> str:
+    # a misspelt key shows up as unknown *and* missing: name the unknown one
+    problem = min(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    location = [str(part) for part in problem["loc"]]
+    key = ".".join(location) or "(top level)"
+    if problem["type"] == "extra_forbidden":
+        parent = _model_at(model, location[:-1])
+        allowed = ", ".join(parent.model_fields) if parent is not None else "?"
+        return f"{'.'.join(location[:-1]) + ': ' if len(location) > 1 else ''}unknown key '{location[-1]}' (allowed: {allowed})"
+    if problem["type"] == "missing":
+        return f"missing key '{key}'"
+    return f"{key}: {problem['msg']}"
+
+
+def _model_at(model: type[BaseModel], location: list[str]) -> type[BaseModel] | None:
+    current: Any = model
+    for part in location:
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return None
+        current = field.annotation
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None

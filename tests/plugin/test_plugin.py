@@ -1,0 +1,135 @@
+"""The pytest plugin, driven by pytester against a tiny local model and text corpus."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.synthetic import save_tiny_model, tiny_neuron_set, write_text_corpus
+
+pytest_plugins = ["pytester"]
+ROOT = Path(__file__).resolve().parents[2]
+CHECK = (ROOT / "benchmark" / "test_ablation.py").read_text()
+
+
+@pytest.fixture
+def project(pytester, tmp_path_factory):
+    """A benchmark folder with the real check module, a task on local text and a tiny model."""
+    base = tmp_path_factory.mktemp("assets")
+    model = save_tiny_model(base / "tiny", "llama")
+    corpus = write_text_corpus(base / "text")
+    neurons = tiny_neuron_set(base, model)
+    pytester.makeconftest('pytest_plugins = ["langneurons.pytest_plugin"]')
+    pytester.makeini("[pytest]\n")
+    (pytester.path / "benchmark").mkdir()
+    (pytester.path / "benchmark" / "test_ablation.py").write_text(CHECK)
+    (pytester.path / "tasks").mkdir()
+    (pytester.path / "tasks" / "tiny.yaml").write_text(
+        f"""name: tiny
+kind: ablation
+version: 1
+languages: [en, de, fr, zh]
+data: {{source: text, split: evaluate, path: "{corpus}"}}
+tokens_per_language: 24
+window: 12
+checks: {{min_own_ratio: 0.0001, max_other_ratio: 1000, max_control_ratio: 1000}}
+"""
+    )
+    return {"model": str(model), "neurons": str(neurons), "corpus": corpus}
+
+
+def args(project, *extra):
+    return [
+        "benchmark",
+        "--model",
+        project["model"],
+        "--neurons",
+        project["neurons"],
+        "--results-dir",
+        "out",
+        "-p",
+        "no:cacheprovider",
+        *extra,
+    ]
+
+
+def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, project):
+    result = pytester.runpytest(*args(project, "-v"))
+    result.assert_outcomes(passed=16)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_ablation?ablate?zh?-eval?ja?*"
+            if False
+            else "*test_ablation?ablate?zh?-eval?fr?? PASSED*"
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        ["*ablate?eval*en*de*fr*zh*", "*results: out/tiny_handmade_*.json*"]
+    )
+    files = list((pytester.path / "out").glob("*.json"))
+    assert len(files) == 1
+    data = json.loads(files[0].read_text())
+    assert data["format"] == "langneurons.results/1"
+    assert data["model"]["revision"].startswith("local-sha256:")
+    assert len(data["tasks"][0]["cells"]) == 16
+    assert {"ratio", "control_ratio", "ppl"} <= set(data["tasks"][0]["cells"][0]["metrics"])
+    assert data["environment"]["torch"]
+
+
+def test_langs_filter_and_xdist_write_one_complete_results_file(pytester, project):
+    result = pytester.runpytest(*args(project, "--langs", "en,zh", "-n", "2"))
+    result.assert_outcomes(passed=4)
+    files = list((pytester.path / "out").glob("*.json"))
+    assert len(files) == 1
+    cells = json.loads(files[0].read_text())["tasks"][0]["cells"]
+    assert sorted(c["id"] for c in cells) == [
+        "ablate[en]-eval[en]",
+        "ablate[en]-eval[zh]",
+        "ablate[zh]-eval[en]",
+        "ablate[zh]-eval[zh]",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--model", "gemma-3-27m"], "*unknown model 'gemma-3-27m': did you mean 'gemma-3-270m'*"),
+        (["--model", "someone/model"], "*HF_HUB_OFFLINE=1 is set*"),
+        (["--langs", "en,xx"], "*--langs: unknown language 'xx'*"),
+        (["--neurons", "lapee"], "*unknown method 'lapee'; did you mean 'lape'*"),
+        (["--neurons", "missing.json"], "*--neurons missing.json: no such file*"),
+    ],
+)
+def test_bad_input_is_one_error_line_before_any_model_loads(pytester, project, extra, message):
+    result = pytester.runpytest(*args(project), *extra)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: {message}"])
+    assert not (pytester.path / "out").exists()
+
+
+def test_neuron_set_for_another_model_names_both_shapes(pytester, project, tmp_path):
+    data = json.loads(Path(project["neurons"]).read_text())
+    data["model"].update(num_layers=18, neurons_per_layer=2048, name="gemma-3-270m")
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data))
+    result = pytester.runpytest(*args(project, "--neurons", str(other)))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: neuron set *other.json is 18 x 2048 (made for gemma-3-270m); model * is 2 x 24"]
+    )
+
+
+def test_malformed_task_file_is_named(pytester, project):
+    (pytester.path / "tasks" / "tiny.yaml").write_text(
+        "name: tiny\nkind: ablation\nlanguages: [en\n"
+    )
+    result = pytester.runpytest(*args(project))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: *tiny.yaml: line * malformed YAML*"])
+
+
+def test_missing_data_is_named(pytester, project):
+    Path(project["corpus"].format(lang="fr", split="evaluate")).unlink()
+    result = pytester.runpytest(*args(project))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: no text data for 'fr' (evaluate)*"])

@@ -1,0 +1,139 @@
+"""Text sources: UDHR parsing and splits, local files, hub sources on a local fixture."""
+
+import io
+import json
+import tarfile
+
+import pytest
+
+from langneurons.corpora import udhr
+from langneurons.corpus import CorpusSpec, paragraphs
+from langneurons.errors import FormatError, MissingResourceError
+from langneurons.languages import LANGUAGES
+
+DECLARATION = """<!doctype html><html lang="de"><body>
+<h1>Allgemeine Erklärung</h1>
+<header><h2>Präambel</h2><p>Da die Anerkennung   der angeborenen Würde</p><p>Da die Nichtanerkennung</p></header>
+<article data-number="1"><h2>Artikel 1</h2><p>Alle Menschen sind frei.</p></article>
+<article data-number="19"><h2>Artikel 19</h2><p>Jeder hat das Recht auf Meinungsfreiheit.</p></article>
+<article data-number="30"><h2>Artikel 30</h2><p>Keine Bestimmung.</p></article>
+</body></html>"""
+
+
+def test_declaration_paragraphs_carry_their_article():
+    assert udhr.parse_declaration(DECLARATION) == [
+        (0, "Da die Anerkennung der angeborenen Würde"),
+        (0, "Da die Nichtanerkennung"),
+        (1, "Alle Menschen sind frei."),
+        (19, "Jeder hat das Recht auf Meinungsfreiheit."),
+        (30, "Keine Bestimmung."),
+    ]
+
+
+def tarball(files):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"package/declaration/{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def test_archive_splits_are_disjoint_preamble_to_18_and_19_to_30(tmp_path):
+    udhr.parse_archive(tarball({"deu_1996.html": DECLARATION}), tmp_path)
+    data = json.loads((tmp_path / "de.json").read_text())
+    assert data["identify"] == [
+        "Da die Anerkennung der angeborenen Würde",
+        "Da die Nichtanerkennung",
+        "Alle Menschen sind frei.",
+    ]
+    assert data["evaluate"] == ["Jeder hat das Recht auf Meinungsfreiheit.", "Keine Bestimmung."]
+    assert (tmp_path / "DONE").is_file()
+
+
+def test_unprepared_udhr_says_how_to_prepare():
+    with pytest.raises(MissingResourceError, match="run `langneurons prepare`"):
+        paragraphs(CorpusSpec("udhr"), "de", "evaluate")
+
+
+def test_prepared_udhr_has_every_default_language_aligned(monkeypatch):
+    import os
+
+    from langneurons.paths import cache_dir
+
+    real = os.path.expanduser(os.environ.get("LANGNEURONS_REAL_CACHE", "~/.cache/langneurons"))
+    monkeypatch.setenv("LANGNEURONS_CACHE", real)
+    if not (udhr.folder() / "DONE").is_file():
+        pytest.skip(f"UDHR not prepared under {cache_dir()} (make setup prepares it)")
+    for lang in ["en", "de", "fr", "es", "ru", "zh", "ja", "vi", "id"]:
+        identify = paragraphs(CorpusSpec("udhr"), lang, "identify")
+        evaluate = paragraphs(CorpusSpec("udhr"), lang, "evaluate")
+        assert len(identify) >= 30 and len(evaluate) >= 15
+        assert not set(identify) & set(evaluate)
+
+
+def test_every_language_with_a_udhr_code_names_one(tmp_path):
+    codes = [info.udhr for info in LANGUAGES.values() if info.udhr]
+    assert len(codes) == len(set(codes))
+
+
+def test_text_and_jsonl_sources(tmp_path):
+    (tmp_path / "de.identify.txt").write_text("Erster  Absatz\nweiter.\n\n\nZweiter Absatz.\n")
+    assert paragraphs(
+        CorpusSpec("text", str(tmp_path / "{lang}.{split}.txt")), "de", "identify"
+    ) == [
+        "Erster Absatz weiter.",
+        "Zweiter Absatz.",
+    ]
+    (tmp_path / "de.evaluate.jsonl").write_text('{"text": "eins"}\n\n{"text": "zwei"}\n')
+    assert paragraphs(
+        CorpusSpec("jsonl", str(tmp_path / "{lang}.{split}.jsonl")), "de", "evaluate"
+    ) == ["eins", "zwei"]
+    (tmp_path / "fr.evaluate.jsonl").write_text('{"txt": "x"}\n')
+    with pytest.raises(
+        FormatError, match="fr.evaluate.jsonl:1: expected a JSON object with a 'text' field"
+    ):
+        paragraphs(CorpusSpec("jsonl", str(tmp_path / "{lang}.{split}.jsonl")), "fr", "evaluate")
+    with pytest.raises(MissingResourceError, match="no text data for 'zh' \\(identify\\)"):
+        paragraphs(CorpusSpec("text", str(tmp_path / "{lang}.{split}.txt")), "zh", "identify")
+
+
+def test_flores_and_wikipedia_read_a_local_folder_of_the_hub_shape(tmp_path):
+    pytest.importorskip("datasets")
+    flores = tmp_path / "flores" / "deu_Latn"
+    flores.mkdir(parents=True)
+    (flores / "dev.jsonl").write_text(
+        "".join(json.dumps({"id": i, "text": f"Satz {i}."}) + "\n" for i in range(3))
+    )
+    (flores / "devtest.jsonl").write_text(json.dumps({"id": 9, "text": "Test."}) + "\n")
+    spec = CorpusSpec("flores", str(tmp_path / "flores"))
+    assert paragraphs(spec, "de", "identify") == ["Satz 0.", "Satz 1.", "Satz 2."]
+    assert paragraphs(spec, "de", "evaluate") == ["Test."]
+
+    wiki = tmp_path / "wiki" / "20231101.de"
+    wiki.mkdir(parents=True)
+    articles = [
+        {"id": str(i), "title": f"T{i}", "text": f"Absatz {i}a.\n\nAbsatz {i}b."} for i in range(4)
+    ]
+    (wiki / "train.jsonl").write_text("".join(json.dumps(a) + "\n" for a in articles))
+    spec = CorpusSpec("wikipedia", str(tmp_path / "wiki"))
+    assert paragraphs(spec, "de", "identify") == [
+        "Absatz 0a.",
+        "Absatz 0b.",
+        "Absatz 2a.",
+        "Absatz 2b.",
+    ]
+    assert paragraphs(spec, "de", "evaluate") == [
+        "Absatz 1a.",
+        "Absatz 1b.",
+        "Absatz 3a.",
+        "Absatz 3b.",
+    ]
+
+
+def test_hub_sources_fail_at_once_offline():
+    pytest.importorskip("datasets")
+    with pytest.raises(MissingResourceError, match="HF_HUB_OFFLINE=1 is set"):
+        paragraphs(CorpusSpec("flores"), "de", "evaluate")
