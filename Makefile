@@ -33,6 +33,7 @@ test: setup lint
 lint: $(VENV)/.installed
 	$(BIN)/ruff check langneurons tests benchmark conftest.py
 	$(BIN)/ruff format --check langneurons tests benchmark conftest.py
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) results

@@ -82,7 +82,8 @@ def architecture_named(name: str) -> Architecture:
 
 def num_layers(model: nn.Module) -> int:
     """Return the number of transformer layers of ``model``."""
-    return int(model.config.num_hidden_layers)
+    config: Any = model.config
+    return int(config.num_hidden_layers)
 
 
 def neuron_sites(model: nn.Module, architecture: Architecture) -> list[nn.Module]:

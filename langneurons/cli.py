@@ -55,7 +55,9 @@ def _parser() -> argparse.ArgumentParser:
         "--langs", default="en,de,fr,es,ru,zh,ja,vi,id", help="comma-separated codes"
     )
     ident.add_argument(
-        "--data", default="udhr", help="corpus source, split identify (default: udhr)"
+        "--data",
+        default="udhr",
+        help="corpus, source or source:path; split identify (default: udhr)",
     )
     ident.add_argument("--device", default="auto", help="cpu, cuda or auto")
     ident.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")

@@ -14,7 +14,7 @@ tasks score); each source keeps them disjoint. Sources register in ``SOURCES``:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -32,8 +32,14 @@ class CorpusSpec:
     path: str | None = None
 
     def describe(self) -> str:
-        """Return a short name for tables and provenance."""
+        """Return a short name for tables and provenance (the form :meth:`parse` reads)."""
         return self.source if self.path is None else f"{self.source}:{self.path}"
+
+    @classmethod
+    def parse(cls, text: str) -> CorpusSpec:
+        """Read ``source`` or ``source:path`` as given on the command line."""
+        source, _, path = text.partition(":")
+        return cls(source, path or None)
 
 
 Reader = Callable[[CorpusSpec, str, Split], list[str]]
@@ -60,7 +66,7 @@ def check_source(spec: CorpusSpec) -> None:
     SOURCES.get(spec.source)
 
 
-def corpus_sha256(texts: dict[str, Sequence[str]]) -> str:
+def corpus_sha256(texts: Mapping[str, Sequence[str]]) -> str:
     """Return a content hash of language -> paragraphs (cache keys, provenance)."""
     digest = hashlib.sha256()
     for lang in sorted(texts):

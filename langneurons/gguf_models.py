@@ -83,7 +83,7 @@ def prepare(package: GgufPackage) -> Path:
     config = quantized.config
     del config.quantization_config
     config.architectures = [type(quantized).__name__]
-    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)  # type: ignore[no-untyped-call]
     model.load_state_dict(quantized.state_dict(), strict=True)
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{package.alias}."))

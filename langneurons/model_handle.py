@@ -152,7 +152,7 @@ def prepared(source: ModelSource) -> ModelSource:
     """Return ``source`` with its folder, converting a packaged model first if needed."""
     if source.folder is not None:
         return source
-    assert source.package is not None  # resolve_model sets one of the two
+    assert source.package is not None  # resolve_model sets a folder or a package
     folder = gguf_models.prepare(source.package)
     return ModelSource(
         source.name, source.source, folder, gguf_models.revision(source.package), source.package
@@ -167,7 +167,7 @@ def model_shape(source: ModelSource) -> ModelShape:
     """
     from transformers import AutoConfig
 
-    folder = prepared(source).folder
+    folder = _folder(prepared(source))
     config = AutoConfig.from_pretrained(folder)
     names = getattr(config, "architectures", None) or []
     if not names:
@@ -195,11 +195,10 @@ def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "aut
         raise ConfigError("--device cuda was given but torch sees no CUDA device; use --device cpu")
     torch_dtype = _torch_dtype(dtype, use_cuda)
     device_map = ("auto" if device == "auto" else "cuda") if use_cuda else None
-    model = AutoModelForCausalLM.from_pretrained(
-        source.folder, dtype=torch_dtype, device_map=device_map
-    )
-    model.eval()
-    tokenizer = AutoTokenizer.from_pretrained(source.folder)
+    folder = _folder(source)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, device_map=device_map)
+    model.train(False)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
     architecture = architecture_named(type(model).__name__)
     sites = neuron_sites(model, architecture)
     info = ModelInfo(
@@ -214,6 +213,11 @@ def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "aut
         device=str(next(model.parameters()).device),
     )
     return ModelHandle(model, tokenizer, architecture, info)
+
+
+def _folder(source: ModelSource) -> Path:
+    assert source.folder is not None  # prepared() always sets it
+    return source.folder
 
 
 def _torch_dtype(dtype: Dtype, use_cuda: bool) -> torch.dtype:

@@ -25,6 +25,7 @@ from langneurons.model_handle import ModelShape
 FORMAT = "langneurons.neuron_set/1"
 
 Layers = Mapping[int, tuple[int, ...]]
+Languages = Mapping[str, Layers]
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class NeuronSet:
     site: str
     method: dict[str, Any]
     statistics: dict[str, Any] | None
-    languages: dict[str, Layers]
-    categories: dict[str, dict[str, Layers]] = field(default_factory=dict)
+    languages: Languages
+    categories: Mapping[str, Languages] = field(default_factory=dict)
 
     @property
     def num_layers(self) -> int:
@@ -213,7 +214,9 @@ def import_published(
         raise ShapeMismatchError(
             f"{path} has {len(lists[0])} layers per language; the model has {model['num_layers']}"
         )
-    per_language = {lang: [t.tolist() for t in layers] for lang, layers in zip(languages, lists, strict=True)}
+    per_language = {
+        lang: [t.tolist() for t in layers] for lang, layers in zip(languages, lists, strict=True)
+    }
     return from_lists(
         per_language, model, site, {"name": "imported", "params": {"file": Path(path).name}}
     )

@@ -77,7 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--identify-data",
         default="udhr",
-        help="corpus the neurons are identified on (default: udhr)",
+        help="corpus the neurons are identified on, source or source:path (default: udhr)",
     )
 
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from langneurons import cache, neuron_set
 from langneurons.context import RunContext, Timings
-from langneurons.corpus import CorpusSpec, corpus_sha256, paragraphs
+from langneurons.corpus import CorpusSpec, check_source, corpus_sha256, paragraphs
 from langneurons.errors import ConfigError, MissingResourceError
 from langneurons.languages import check_languages
 from langneurons.method import identify, method
@@ -79,12 +79,13 @@ class BenchmarkSession:
         self.neurons_file = _neurons_file(options.neurons)
         if self.neurons_file is None:
             method(options.neurons)
+            check_source(CorpusSpec.parse(options.identify_data))
         else:
             self._check_set(neuron_set.load(self.neurons_file), str(self.neurons_file))
         for task in self.tasks:
             self._check_data(task.corpus, task.languages, task.fields.data.split)
         if self.neurons_file is None:
-            self._check_data(CorpusSpec(options.identify_data), self.languages, "identify")
+            self._check_data(CorpusSpec.parse(options.identify_data), self.languages, "identify")
 
     @property
     def languages(self) -> list[str]:
@@ -136,7 +137,7 @@ class BenchmarkSession:
 
     def statistics(self, handle: ModelHandle) -> ActivationStats:
         """Activation statistics on the identification corpus, from the cache when present."""
-        corpus = CorpusSpec(self.options.identify_data)
+        corpus = CorpusSpec.parse(self.options.identify_data)
         texts = {lang: paragraphs(corpus, lang, "identify") for lang in self.languages}
         sha = corpus_sha256(texts)
         info = handle.info

@@ -131,7 +131,7 @@ def load_task(path: Path) -> TaskSpec:
     except ConfigError as error:
         raise ConfigError(f"{path}: kind: {error}") from None
     try:
-        fields = kind.spec_model.model_validate(data)
+        fields: Any = kind.spec_model.model_validate(data)
     except ValidationError as error:
         raise ConfigError(f"{path}: {_first_problem(error, kind.spec_model)}") from None
     check_languages(fields.languages, f"{path}: languages")
@@ -159,7 +159,8 @@ def _first_problem(error: ValidationError, model: type[BaseModel]) -> str:
 def _model_at(model: type[BaseModel], location: list[str]) -> type[BaseModel] | None:
     current: Any = model
     for part in location:
-        field = current.model_fields.get(part) if isinstance(current, type) else None
+        fields = getattr(current, "model_fields", {})
+        field = fields.get(part)
         if field is None:
             return None
         current = field.annotation

@@ -5,6 +5,8 @@ Also Mistral, Qwen2, Qwen3 and OLMo-2, whose decoder layers have the same layout
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from langneurons.architecture import Architecture, register
 
 LLAMA = Architecture(
@@ -16,19 +18,7 @@ LLAMA = Architecture(
 )
 
 register(LLAMA, "LlamaForCausalLM")
-register(
-    Architecture("mistral", LLAMA.site, LLAMA.final_norm, LLAMA.unembed, LLAMA.width),
-    "MistralForCausalLM",
-)
-register(
-    Architecture("qwen2", LLAMA.site, LLAMA.final_norm, LLAMA.unembed, LLAMA.width),
-    "Qwen2ForCausalLM",
-)
-register(
-    Architecture("qwen3", LLAMA.site, LLAMA.final_norm, LLAMA.unembed, LLAMA.width),
-    "Qwen3ForCausalLM",
-)
-register(
-    Architecture("olmo2", LLAMA.site, LLAMA.final_norm, LLAMA.unembed, LLAMA.width),
-    "Olmo2ForCausalLM",
-)
+register(replace(LLAMA, family="mistral"), "MistralForCausalLM")
+register(replace(LLAMA, family="qwen2"), "Qwen2ForCausalLM")
+register(replace(LLAMA, family="qwen3"), "Qwen3ForCausalLM")
+register(replace(LLAMA, family="olmo2"), "Olmo2ForCausalLM")

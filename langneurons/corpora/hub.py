@@ -74,7 +74,10 @@ def _local_rows(datasets: Any, root: Path, config: str, split: str) -> Iterable[
     for suffix, builder in ((".jsonl", "json"), (".parquet", "parquet")):
         path = root / config / f"{split}{suffix}"
         if path.is_file():
-            return datasets.load_dataset(builder, data_files=str(path), split="train")
+            rows: Iterable[Any] = datasets.load_dataset(
+                builder, data_files=str(path), split="train"
+            )
+            return rows
     raise MissingResourceError(f"no {root}/{config}/{split}.jsonl or .parquet")
 
 

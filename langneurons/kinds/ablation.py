@@ -95,23 +95,21 @@ class Ablation:
             result = results.get(f"ablate[{x}]-eval[{y}]")
             return None if result is None else result.metrics[name]
 
-        own = {x: metric(x, x, "ratio") for x in langs}
-        others = {x: metric(x, x, "mean_other_ratio") for x in langs}
-        verdict = {
-            x: results[f"ablate[{x}]-eval[{x}]"].passed
+        diagonal = {
+            x: results[f"ablate[{x}]-eval[{x}]"]
             for x in langs
             if f"ablate[{x}]-eval[{x}]" in results
         }
+        others = {x: d.metrics["mean_other_ratio"] for x, d in diagonal.items()}
         controls = [r.metrics["control_ratio"] for r in results.values()]
-        complete = [x for x in langs if own[x] is not None and others[x] is not None]
         scores: dict[str, float] = {}
-        if complete:
+        if diagonal:
             scores["specificity"] = sum(
-                math.log(own[x]) - _mean_log_other(x, langs, metric)
-                for x in complete  # type: ignore[arg-type]
-            ) / len(complete)
-            scores["languages_passing"] = float(sum(verdict.get(x, False) for x in complete))
-            scores["languages"] = float(len(complete))
+                math.log(d.metrics["ratio"]) - _mean_log_other(x, langs, metric)
+                for x, d in diagonal.items()
+            ) / len(diagonal)
+            scores["languages_passing"] = float(sum(d.passed for d in diagonal.values()))
+            scores["languages"] = float(len(diagonal))
         if controls:
             scores["max_control_ratio"] = max(controls)
         text = matrix(
@@ -120,10 +118,13 @@ class Ablation:
             langs,
             lambda x, y: metric(x, y, "ratio"),
             extra=[
-                ("others", lambda x: "-" if others[x] is None else f"{others[x]:.2f}"),
+                ("others", lambda x: f"{others[x]:.2f}" if x in others else "-"),
                 ("control", lambda x: _fmt_max([metric(x, y, "control_ratio") for y in langs])),
                 ("neurons", lambda x: _fmt_int(metric(x, x, "neurons"))),
-                ("pass", lambda x: {True: "yes", False: "no"}.get(verdict.get(x), "-")),  # type: ignore[arg-type]
+                (
+                    "pass",
+                    lambda x: ("yes" if diagonal[x].passed else "no") if x in diagonal else "-",
+                ),
             ],
         )
         legend = (
@@ -204,7 +205,7 @@ class _Evaluator:
 
     def _compute(self, condition: Condition, lang: str) -> NLL:
         what, x = condition
-        neurons = {}
+        neurons: Mapping[int, tuple[int, ...]] = {}
         if what == "ablate":
             neurons = self.context.neuron_set.languages[x]
         elif what == "control":

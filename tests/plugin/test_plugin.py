@@ -133,3 +133,26 @@ def test_missing_data_is_named(pytester, project):
     result = pytester.runpytest(*args(project))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: no text data for 'fr' (evaluate)*"])
+
+
+def test_a_method_name_identifies_on_the_fly_and_a_second_run_reuses_the_cache(
+    pytester, project, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LANGNEURONS_CACHE", str(tmp_path / "cache"))
+    run = args(project, "--neurons", "lape", "--identify-data", f"text:{project['corpus']}")
+    first = pytester.runpytest(*run)
+    first.assert_outcomes(passed=16)
+    first.stdout.fnmatch_lines(
+        ["*neurons: lape*", "*seconds: load model *, statistics *, identify *"]
+    )
+    cached = list((tmp_path / "cache" / "statistics").rglob("*.safetensors"))
+    identified = list((tmp_path / "cache" / "neuron_sets").rglob("lape-*.json"))
+    assert len(cached) == 1 and len(identified) == 1
+    stamp = cached[0].stat().st_mtime_ns
+    second = pytester.runpytest(*run)
+    second.assert_outcomes(passed=16)
+    assert cached[0].stat().st_mtime_ns == stamp
+    results = sorted((pytester.path / "out").glob("*.json"))
+    data = json.loads(results[-1].read_text())
+    assert data["neuron_set"]["method"]["name"] == "lape"
+    assert data["neuron_set"]["source"] == str(identified[0])

@@ -1,0 +1,54 @@
+"""The command line: identify, validate, and one-line errors with exit code 2."""
+
+import json
+from pathlib import Path
+
+from langneurons.cli import main
+from tests.synthetic import write_text_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_identify_writes_a_valid_set_for_the_model(tiny_model_folder, tmp_path, capsys):
+    corpus = write_text_corpus(tmp_path / "text")
+    out = tmp_path / "lape.json"
+    code = main(
+        [
+            "identify",
+            "--method",
+            "lape",
+            "--model",
+            str(tiny_model_folder),
+            "--langs",
+            "en,de,fr,zh",
+            "--data",
+            f"text:{corpus}",
+            "--device",
+            "cpu",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    data = json.loads(out.read_text())
+    assert data["model"]["num_layers"] == 2 and data["model"]["neurons_per_layer"] == 24
+    assert list(data["languages"]) == ["en", "de", "fr", "zh"]
+    assert main(["validate", str(out), str(ROOT / "tasks" / "ablation_perplexity.yaml")]) == 0
+
+
+def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
+    code = main(["identify", "--model", "nonexistent-model", "--out", str(tmp_path / "x.json")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert (
+        err.startswith("langneurons: error: unknown model 'nonexistent-model'")
+        and err.count("\n") == 1
+    )
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_validate_rejects_a_bad_set(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"format": "langneurons.neuron_set/9"}))
+    assert main(["validate", str(path)]) == 2
+    assert "this version reads langneurons.neuron_set/1" in capsys.readouterr().err

@@ -1,0 +1,26 @@
+"""Files shipped in the repository validate with the current readers."""
+
+from pathlib import Path
+
+import pytest
+
+from langneurons import neuron_set
+from langneurons.model_handle import aliases
+
+ROOT = Path(__file__).resolve().parents[2]
+SETS = sorted((ROOT / "neuron_sets").glob("*/*.json"))
+
+
+@pytest.mark.parametrize("path", SETS, ids=[f"{p.parent.name}/{p.stem}" for p in SETS])
+def test_shipped_neuron_set_validates_and_names_its_model(path):
+    loaded = neuron_set.load(path)
+    assert loaded.model["name"] == path.parent.name
+    assert loaded.method["name"] == path.stem
+    assert all(loaded.count(lang) > 0 for lang in loaded.languages)
+
+
+def test_alias_registry_entries_are_complete():
+    for name, entry in aliases().items():
+        assert ("hub" in entry) != ("pypi" in entry), name
+        if "pypi" in entry:
+            assert {"module", "gguf", "assemble", "license"} <= set(entry), name
