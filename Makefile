@@ -31,8 +31,8 @@ test: setup lint
 	$(BIN)/pytest tests/ $(ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check langneurons tests benchmark conftest.py
-	$(BIN)/ruff format --check langneurons tests benchmark conftest.py
+	$(BIN)/ruff check langneurons tests benchmark scripts conftest.py
+	$(BIN)/ruff format --check langneurons tests benchmark scripts conftest.py
 	$(BIN)/mypy
 
 clean:

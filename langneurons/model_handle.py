@@ -259,7 +259,7 @@ def _resolve_hub(name: str, repo_id: str, revision: str | None) -> ModelSource:
 def _require_hub(repo_id: str) -> None:
     offline = (
         f"model '{repo_id}' is not in the local Hugging Face cache and {{why}}; "
-        "download it where there is network (or unset HF_HUB_OFFLINE), "
+        "fetch it once with network access and HF_HUB_OFFLINE unset, "
         "or pass a local folder: --model path/to/model"
     )
     if hub_offline():

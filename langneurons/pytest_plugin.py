@@ -14,6 +14,7 @@ prints the summary.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -148,6 +149,7 @@ def langneurons_context(request: pytest.FixtureRequest) -> Any:
     """The loaded model and neuron set, shared by every cell of the run."""
     session = session_for(request.config)
     assert session is not None  # collection fails before this on bad input
+    _share_cores_between_workers(request.config)
     context = session.context()
     chosen = context.neuron_set
     request.config.stash[_RUN].update(
@@ -161,6 +163,15 @@ def langneurons_context(request: pytest.FixtureRequest) -> Any:
         },
     )
     return context
+
+
+def _share_cores_between_workers(config: pytest.Config) -> None:
+    """Under xdist, give each worker its share of the cores instead of all of them."""
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    if workers > 1:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
 @pytest.fixture

@@ -1,6 +1,10 @@
 import pytest
 
+from langneurons.paths import cache_dir
 from tests.synthetic import save_tiny_model
+
+# the user's cache, read before any test isolates its own (prepared models and text live here)
+REAL_CACHE = cache_dir()
 
 
 @pytest.fixture(scope="session")

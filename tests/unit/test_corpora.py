@@ -59,14 +59,11 @@ def test_unprepared_udhr_says_how_to_prepare():
 
 
 def test_prepared_udhr_has_every_default_language_aligned(monkeypatch):
-    import os
+    from tests.conftest import REAL_CACHE
 
-    from langneurons.paths import cache_dir
-
-    real = os.path.expanduser(os.environ.get("LANGNEURONS_REAL_CACHE", "~/.cache/langneurons"))
-    monkeypatch.setenv("LANGNEURONS_CACHE", real)
+    monkeypatch.setenv("LANGNEURONS_CACHE", str(REAL_CACHE))
     if not (udhr.folder() / "DONE").is_file():
-        pytest.skip(f"UDHR not prepared under {cache_dir()} (make setup prepares it)")
+        pytest.skip(f"UDHR not prepared under {REAL_CACHE} (make setup prepares it)")
     for lang in ["en", "de", "fr", "es", "ru", "zh", "ja", "vi", "id"]:
         identify = paragraphs(CorpusSpec("udhr"), lang, "identify")
         evaluate = paragraphs(CorpusSpec("udhr"), lang, "evaluate")

@@ -1,0 +1,100 @@
+"""Measure what hooks cost: tokens/s of plain forward passes against hooked ones.
+
+Compares, on the same windows of UDHR text and in one process:
+
+- the model's full forward (with logits) plain, and with a language's neurons
+  ablated (the ablation task's inner loop);
+- the base model's forward (no LM head) plain, and with the statistics hooks
+  (the statistics pass).
+
+Usage: python scripts/speed.py [--model gemma-3-270m] [--tokens 2048] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import torch
+
+from langneurons.corpus import CorpusSpec, paragraphs
+from langneurons.interventions import ablate
+from langneurons.model_handle import load_model, resolve_model
+from langneurons.statistics import collect
+from langneurons.windows import Window, batches, windows
+
+
+def best_rate(run: Callable[[], None], tokens: int, repeats: int) -> float:
+    """Tokens per second of the fastest of ``repeats`` runs (after one warm-up)."""
+    run()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - started)
+    return tokens / min(times)
+
+
+def main() -> None:
+    """Parse options, time each pass, print tokens/s and overheads."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--model", default="gemma-3-270m")
+    parser.add_argument("--tokens", type=int, default=2048)
+    parser.add_argument("--window", type=int, default=256)
+    parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    handle = load_model(resolve_model(args.model), "auto", "auto")
+    text = paragraphs(CorpusSpec("udhr"), "de", "identify") + paragraphs(
+        CorpusSpec("udhr"), "de", "evaluate"
+    )
+    items: list[Window] = list(windows(handle.tokenizer, text, args.window, args.tokens))
+    tokens = sum(len(w.ids) for w in items)
+    neurons = {layer: list(range(0, 64)) for layer in range(handle.info.num_layers)}
+
+    def forward(module: torch.nn.Module) -> Callable[[], None]:
+        def run() -> None:
+            with torch.inference_mode():
+                for batch in batches(items, args.batch_size):
+                    module(
+                        input_ids=torch.tensor([w.ids for w in batch], device=handle.model.device)
+                    )
+
+        return run
+
+    def ablated() -> None:
+        with ablate(handle.model, neurons, handle.architecture):
+            forward(handle.model)()
+
+    def statistics() -> None:
+        collect(
+            handle,
+            {"de": text},
+            window=args.window,
+            batch_size=args.batch_size,
+            max_tokens=args.tokens,
+            progress=False,
+        )
+
+    rows = [
+        ("full forward, plain", best_rate(forward(handle.model), tokens, args.repeats)),
+        ("full forward, 64 neurons/layer ablated", best_rate(ablated, tokens, args.repeats)),
+        ("base forward, plain", best_rate(forward(handle.model.base_model), tokens, args.repeats)),
+        ("base forward, statistics hooks", best_rate(statistics, tokens, args.repeats)),
+    ]
+    print(
+        f"{handle.info.name} {handle.info.dtype} on {handle.info.device}, {torch.get_num_threads()} threads, "
+        f"{tokens} tokens in windows of {args.window}, batch {args.batch_size}"
+    )
+    for name, rate in rows:
+        print(f"  {name:42s} {rate:8.0f} tokens/s")
+    print(f"  ablation hook overhead   {100 * (rows[0][1] / rows[1][1] - 1):+.1f} %")
+    print(f"  statistics hook overhead {100 * (rows[2][1] / rows[3][1] - 1):+.1f} %")
+
+
+if __name__ == "__main__":
+    main()
