@@ -1,8 +1,8 @@
-"""The ``langneurons`` command: prepare, identify, import-neurons, validate.
+"""The ``langneurons`` command: prepare, identify, import-neurons, import-stats, validate.
 
-Each subcommand parses its arguments and calls one library function. A
-``LangneuronsError`` is printed as one line without a traceback (exit code 2);
-bugs keep their tracebacks. Benchmarks run through pytest: ``pytest benchmark/``.
+Each subcommand parses its arguments and calls the library. A ``LangneuronsError``
+is printed as one line without a traceback (exit code 2); bugs keep their
+tracebacks. Benchmarks run through pytest: ``pytest benchmark/``.
 """
 
 from __future__ import annotations
@@ -11,22 +11,26 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from langneurons.errors import ConfigError, LangneuronsError
 
 EXAMPLES = """examples:
-  langneurons prepare
+  langneurons prepare --model gemma-3-270m --model smollm2-135m
   langneurons identify --method lape --model gemma-3-270m --langs en,de,zh --out lape.json
   langneurons import-neurons LLaMA-2-7B.neuron.pth --languages en,zh,fr,es,vi,id,ja \\
       --model llama-2-7b --shape 32x11008 --out llama-2-7b-lape.json
+  langneurons import-stats --full 'activation.{lang}.Mistral.pt' \\
+      --prefix 'prefix.activation.{lang}.Mistral.pt' --languages en,ru,es,fr,de,zh,ja,bn,th,sw \\
+      --model mistral-7b --shape 32x14336 --out mgsm.safetensors
+  langneurons identify --method zhang2025 --stats mgsm.safetensors --out zhang.json
   langneurons validate tasks/*.yaml neuron_sets/*/*.json
 """
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         args.run(args)
     except LangneuronsError as error:
@@ -47,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     prepare.set_defaults(run=_prepare)
 
-    ident = sub.add_parser("identify", help="identify a neuron set on cached statistics")
+    ident = sub.add_parser("identify", help="identify a neuron set (statistics cached)")
     ident.add_argument("--method", default="lape", help="registered method (default: lape)")
     ident.add_argument("--model", default="gemma-3-270m", help="alias, hub id or folder")
     ident.add_argument("--revision", default=None, help="hub revision")
@@ -55,35 +59,73 @@ def _parser() -> argparse.ArgumentParser:
         "--langs", default="en,de,fr,es,ru,zh,ja,vi,id", help="comma-separated codes"
     )
     ident.add_argument(
-        "--data",
-        default="udhr",
-        help="corpus, source or source:path; split identify (default: udhr)",
+        "--data", default="udhr", help="corpus, source or source:path (default: udhr)"
     )
     ident.add_argument("--device", default="auto", help="cpu, cuda or auto")
     ident.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")
     ident.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    ident.add_argument(
+        "--stats", type=Path, default=None, help="identify on this statistics file; no model"
+    )
     ident.add_argument("--out", type=Path, required=True, help="neuron set file to write")
     ident.set_defaults(run=_identify)
 
     imp = sub.add_parser("import-neurons", help="convert a published List[List[LongTensor]] file")
     imp.add_argument("file", type=Path, help="torch.save file, language x layer lists of indices")
     imp.add_argument("--languages", required=True, help="codes of the lists, in file order")
-    imp.add_argument(
-        "--model", required=True, help="the model the file is for (alias, id or folder)"
-    )
-    imp.add_argument(
-        "--shape", default=None, help="LAYERSxNEURONS, instead of reading the model's config"
-    )
-    imp.add_argument(
-        "--site", default="model.layers.{i}.mlp.act_fn", help="site template when --shape is used"
-    )
+    _model_arguments(imp)
     imp.add_argument("--out", type=Path, required=True, help="neuron set file to write")
-    imp.set_defaults(run=_import)
+    imp.set_defaults(run=_import_neurons)
+
+    stats = sub.add_parser("import-stats", help="convert published {total_tokens, over_zero} files")
+    stats.add_argument(
+        "--full", required=True, help="path with {lang}: counts over prompt + response"
+    )
+    stats.add_argument("--prefix", default=None, help="path with {lang}: counts over prompts alone")
+    stats.add_argument("--languages", required=True, help="codes, in the order to stack them")
+    _model_arguments(stats)
+    stats.add_argument("--out", type=Path, required=True, help="statistics file to write")
+    stats.set_defaults(run=_import_stats)
 
     val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
     val.add_argument("files", nargs="+", type=Path)
     val.set_defaults(run=_validate)
     return parser
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="the model the file is for")
+    parser.add_argument(
+        "--shape", default=None, help="LAYERSxNEURONS, instead of the model's config"
+    )
+    parser.add_argument(
+        "--site", default="model.layers.{i}.mlp.act_fn", help="site template with --shape"
+    )
+
+
+def _model_record(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The model record and site of an imported file, from --shape or the model's config."""
+    if args.shape:
+        layers, _, width = args.shape.lower().partition("x")
+        if not (layers.isdigit() and width.isdigit()):
+            raise ConfigError(f"--shape {args.shape}: expected LAYERSxNEURONS, e.g. 32x11008")
+        record = {"name": args.model, "source": None, "revision": None, "architecture": None}
+        return {**record, "num_layers": int(layers), "neurons_per_layer": int(width)}, args.site
+    from langneurons.architecture import architecture_named
+    from langneurons.model_handle import model_shape, resolve_model
+
+    source = resolve_model(args.model)
+    shape = model_shape(source)
+    record = {"name": source.name, "source": source.source, "revision": source.revision}
+    return (
+        {
+            **record,
+            "architecture": shape.architecture,
+            "num_layers": shape.num_layers,
+            "neurons_per_layer": shape.neurons_per_layer,
+        },
+        architecture_named(shape.architecture).site,
+    )
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -97,64 +139,53 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def _identify(args: argparse.Namespace) -> None:
-    from langneurons import neuron_set
+    from langneurons import neuron_set, statistics
+    from langneurons.method import identify
     from langneurons.session import BenchmarkSession, RunOptions
 
-    options = RunOptions(
-        model=args.model,
-        revision=args.revision,
-        neurons=args.method,
-        tasks=(),
-        langs=tuple(args.langs.split(",")),
-        device=args.device,
-        dtype=args.dtype,
-        batch_size=args.batch_size,
-        identify_data=args.data,
-    )
-    session = BenchmarkSession(options)
-    handle = session.load()
-    found = session.neuron_set(handle)
+    if args.stats is not None:
+        found = identify(args.method, statistics.load(args.stats))
+    else:
+        options = RunOptions(
+            model=args.model,
+            revision=args.revision,
+            neurons=args.method,
+            langs=tuple(args.langs.split(",")),
+            device=args.device,
+            dtype=args.dtype,
+            batch_size=args.batch_size,
+            identify_data=args.data,
+        )
+        session = BenchmarkSession(options)
+        found = session.neuron_set(session.load())
     neuron_set.dump(found, args.out)
     counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
-    print(f"{args.out}: {args.method} on {handle.info.name}: {counts}")
+    print(f"{args.out}: {args.method} on {found.model['name']}: {counts}")
 
 
-def _import(args: argparse.Namespace) -> None:
+def _import_neurons(args: argparse.Namespace) -> None:
     from langneurons import neuron_set
-    from langneurons.model_handle import model_shape, resolve_model
 
-    languages = args.languages.split(",")
-    if args.shape:
-        layers, _, width = args.shape.lower().partition("x")
-        if not (layers.isdigit() and width.isdigit()):
-            raise ConfigError(f"--shape {args.shape}: expected LAYERSxNEURONS, e.g. 32x11008")
-        model = {
-            "name": args.model,
-            "source": None,
-            "revision": None,
-            "architecture": None,
-            "num_layers": int(layers),
-            "neurons_per_layer": int(width),
-        }
-        site = args.site
-    else:
-        from langneurons.architecture import architecture_named
-
-        source = resolve_model(args.model)
-        shape = model_shape(source)
-        model = {
-            "name": source.name,
-            "source": source.source,
-            "revision": source.revision,
-            "architecture": shape.architecture,
-            "num_layers": shape.num_layers,
-            "neurons_per_layer": shape.neurons_per_layer,
-        }
-        site = architecture_named(shape.architecture).site
-    imported = neuron_set.import_published(args.file, languages, model, site)
+    model, site = _model_record(args)
+    imported = neuron_set.import_published(args.file, args.languages.split(","), model, site)
     neuron_set.dump(imported, args.out)
-    counts = ", ".join(f"{lang} {imported.count(lang)}" for lang in imported.languages)
-    print(f"{args.out}: {counts}")
+    print(
+        f"{args.out}: {', '.join(f'{lang} {imported.count(lang)}' for lang in imported.languages)}"
+    )
+
+
+def _import_stats(args: argparse.Namespace) -> None:
+    from langneurons import statistics
+    from langneurons.languages import check_languages
+
+    languages = check_languages(args.languages.split(","), "--languages")
+    model, site = _model_record(args)
+    stats = statistics.import_counts(args.full, args.prefix, languages, model, site)
+    statistics.save(stats, args.out)
+    tokens = ", ".join(
+        f"{lang} {n}" for lang, n in zip(languages, stats.tokens.tolist(), strict=True)
+    )
+    print(f"{args.out}: tokens {tokens}")
 
 
 def _validate(args: argparse.Namespace) -> None:

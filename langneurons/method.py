@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from langneurons.statistics import ActivationStats
 
 Selection = dict[str, "Layers"]
+Identified = tuple[Selection, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -27,15 +28,20 @@ class Method:
 
     Attributes:
         name: registry name, recorded in neuron sets.
-        select: ``(stats, **params) -> language -> layer -> indices``.
+        select: ``(stats, **params) -> (selection, resolved params)``; the
+            selection maps language -> layer -> indices, the resolved params
+            replace defaults chosen at run time (e.g. an automatic lambda).
         defaults: every parameter with its default value.
         reference: the paper and reference implementation it reproduces.
+        categories: record language-specific (one language) and
+            language-related (several) neurons as categories.
     """
 
     name: str
-    select: Callable[..., Selection]
+    select: Callable[..., Identified]
     defaults: dict[str, Any]
     reference: str
+    categories: bool = False
 
 
 METHODS: Registry[Method] = Registry("method")
@@ -46,6 +52,26 @@ def method(name: str) -> Method:
     import langneurons.methods  # noqa: F401  (registers the methods)
 
     return METHODS.get(name)
+
+
+def categories(selection: Selection) -> dict[str, Selection]:
+    """Split a selection into language-specific (one language) and language-related neurons."""
+    languages_of: dict[tuple[int, int], int] = {}
+    for layers in selection.values():
+        for layer, neurons in layers.items():
+            for neuron in neurons:
+                languages_of[(layer, neuron)] = languages_of.get((layer, neuron), 0) + 1
+    split: dict[str, Selection] = {"specific": {}, "related": {}}
+    for lang, layers in selection.items():
+        for name in split:
+            kept = {
+                layer: tuple(
+                    n for n in neurons if (languages_of[(layer, n)] == 1) == (name == "specific")
+                )
+                for layer, neurons in layers.items()
+            }
+            split[name][lang] = {layer: idx for layer, idx in kept.items() if idx}
+    return split
 
 
 def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = None) -> NeuronSet:
@@ -65,7 +91,7 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
             f"(parameters: {', '.join(chosen.defaults)})"
         )
     full = {**chosen.defaults, **given}
-    selection = chosen.select(stats, **full)
+    selection, resolved = chosen.select(stats, **full)
     layers = stats.over_zero.shape[1]
     per_language = {
         lang: [list(selection[lang].get(i, ())) for i in range(layers)] for lang in stats.languages
@@ -75,7 +101,8 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
         per_language,
         model=provenance["model"],
         site=provenance["site"],
-        method={"name": name, "params": full},
+        method={"name": name, "params": {**full, **resolved}},
+        categories=categories(selection) if chosen.categories else None,
         statistics={
             "corpus": provenance.get("corpus"),
             "sha256": provenance.get("corpus_sha256"),

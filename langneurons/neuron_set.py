@@ -174,15 +174,15 @@ def from_lists(
     site: str,
     method: dict[str, Any],
     statistics: dict[str, Any] | None = None,
+    categories: Mapping[str, Languages] | None = None,
 ) -> NeuronSet:
     """Build a set from per-language lists indexed by layer (the published layout)."""
     languages = {
         lang: {i: tuple(sorted(int(n) for n in idx)) for i, idx in enumerate(layers) if len(idx)}
         for lang, layers in per_language.items()
     }
-    return from_dict(
-        to_dict(NeuronSet(model, site, method, statistics, languages)), f"{method['name']} set"
-    )
+    built = NeuronSet(model, site, method, statistics, languages, categories or {})
+    return from_dict(to_dict(built), f"{method['name']} set")
 
 
 def import_published(

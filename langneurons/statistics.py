@@ -41,17 +41,23 @@ class ActivationStats:
         languages: language codes, in the order of the first tensor axis.
         tokens: [K] int64, text tokens seen per language.
         over_zero: [K, layers, neurons] int64, tokens with activation > 0.
-        sums: [K, layers, neurons] float64, sum of activations.
-        sums_sq: [K, layers, neurons] float64, sum of squared activations.
+        sums: [K, layers, neurons] float64, sum of activations (None when
+            imported from counts alone).
+        sums_sq: [K, layers, neurons] float64, sum of squared activations (or None).
         provenance: model, corpus and settings the statistics came from.
+        prefix_tokens: [K] int64, tokens of the prompts alone, when the corpus
+            is prompt + response and only response tokens should count.
+        prefix_over_zero: [K, layers, neurons] int64, ``over_zero`` of the prompts alone.
     """
 
     languages: tuple[str, ...]
     tokens: torch.Tensor
     over_zero: torch.Tensor
-    sums: torch.Tensor
-    sums_sq: torch.Tensor
+    sums: torch.Tensor | None
+    sums_sq: torch.Tensor | None
     provenance: dict[str, Any]
+    prefix_tokens: torch.Tensor | None = None
+    prefix_over_zero: torch.Tensor | None = None
 
     def select(self, languages: Sequence[str]) -> ActivationStats:
         """Return the statistics of ``languages``, in that order.
@@ -65,17 +71,32 @@ class ActivationStats:
                 f"no statistics for {', '.join(missing)} (have {', '.join(self.languages)})"
             )
         rows = [self.languages.index(lang) for lang in languages]
+
+        def pick(tensor: torch.Tensor | None) -> torch.Tensor | None:
+            return None if tensor is None else tensor[rows]
+
         return ActivationStats(
             tuple(languages),
             self.tokens[rows],
             self.over_zero[rows],
-            self.sums[rows],
-            self.sums_sq[rows],
+            pick(self.sums),
+            pick(self.sums_sq),
             self.provenance,
+            pick(self.prefix_tokens),
+            pick(self.prefix_over_zero),
         )
 
     def mean(self) -> torch.Tensor:
-        """Return the mean activation, [K, layers, neurons] float64."""
+        """Return the mean activation, [K, layers, neurons] float64.
+
+        Raises:
+            FormatError: the statistics carry counts only (imported).
+        """
+        if self.sums is None:
+            raise FormatError(
+                "these statistics hold activation counts only (imported); collect them with "
+                "langneurons to get activation sums"
+            )
         return self.sums / self.tokens.clamp(min=1)[:, None, None]
 
 
@@ -192,10 +213,16 @@ def save(stats: ActivationStats, path: Path) -> None:
     from safetensors.torch import save_file
 
     tensors = {
-        "tokens": stats.tokens,
-        "over_zero": stats.over_zero,
-        "sums": stats.sums,
-        "sums_sq": stats.sums_sq,
+        name: tensor
+        for name, tensor in {
+            "tokens": stats.tokens,
+            "over_zero": stats.over_zero,
+            "sums": stats.sums,
+            "sums_sq": stats.sums_sq,
+            "prefix_tokens": stats.prefix_tokens,
+            "prefix_over_zero": stats.prefix_over_zero,
+        }.items()
+        if tensor is not None
     }
     metadata = {
         "format": FORMAT,
@@ -225,7 +252,66 @@ def load(path: Path) -> ActivationStats:
         tuple(json.loads(metadata["languages"])),
         tensors["tokens"],
         tensors["over_zero"],
-        tensors["sums"],
-        tensors["sums_sq"],
+        tensors.get("sums"),
+        tensors.get("sums_sq"),
         json.loads(metadata["provenance"]),
+        tensors.get("prefix_tokens"),
+        tensors.get("prefix_over_zero"),
+    )
+
+
+def import_counts(
+    full: str,
+    prefix: str | None,
+    languages: Sequence[str],
+    model: dict[str, Any],
+    site: str,
+) -> ActivationStats:
+    """Read statistics published as ``torch.save({"total_tokens", "over_zero"})`` per language.
+
+    This is the format of Zhang et al. 2025 (``activation.{lang}.<model>.pt`` and,
+    for prompt-only counts, ``prefix.activation.{lang}.<model>.pt``).
+
+    Args:
+        full: path template with ``{lang}``, counts over prompt + response.
+        prefix: path template with ``{lang}`` for prompt-only counts, or None.
+        languages: language codes, in the order to stack them.
+        model: the model record (name, shape, ...).
+        site: the activation site the counts were taken at.
+
+    Raises:
+        FormatError: a file is missing, has other keys, or another shape.
+    """
+    import torch
+
+    shape = (model["num_layers"], model["neurons_per_layer"])
+
+    def read(template: str) -> tuple[torch.Tensor, torch.Tensor]:
+        tokens, counts = [], []
+        for lang in languages:
+            path = Path(template.format(lang=lang))
+            try:
+                data = torch.load(path, map_location="cpu", weights_only=True)
+            except FileNotFoundError:
+                raise FormatError(f"{path} does not exist") from None
+            if not isinstance(data, dict) or set(data) != {"total_tokens", "over_zero"}:
+                raise FormatError(f"{path}: expected {{'total_tokens', 'over_zero'}}")
+            if tuple(data["over_zero"].shape) != shape:
+                raise FormatError(
+                    f"{path}: over_zero is {tuple(data['over_zero'].shape)}, the model is {shape}"
+                )
+            tokens.append(int(data["total_tokens"]))
+            counts.append(data["over_zero"].to(torch.int64))
+        return torch.tensor(tokens, dtype=torch.int64), torch.stack(counts)
+
+    tokens, over_zero = read(full)
+    prefix_tokens, prefix_over_zero = read(prefix) if prefix else (None, None)
+    provenance = {
+        "model": model,
+        "site": site,
+        "corpus": f"imported:{Path(full).name}",
+        "corpus_sha256": None,
+    }
+    return ActivationStats(
+        tuple(languages), tokens, over_zero, None, None, provenance, prefix_tokens, prefix_over_zero
     )

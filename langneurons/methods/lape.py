@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from langneurons.errors import FormatError
-from langneurons.method import METHODS, Method, Selection
+from langneurons.method import METHODS, Identified, Method, Selection
 
 if TYPE_CHECKING:
     from langneurons.statistics import ActivationStats
@@ -37,7 +37,7 @@ def select(
     top_rate: float = 0.01,
     filter_rate: float = 0.95,
     activation_bar_ratio: float = 0.95,
-) -> Selection:
+) -> Identified:
     """Select language-specific neurons by LAPE.
 
     Args:
@@ -49,7 +49,7 @@ def select(
             in a language to be assigned to it (reference: 0.95).
 
     Returns:
-        language -> layer -> sorted neuron indices.
+        language -> layer -> sorted neuron indices, and no resolved parameters.
 
     Raises:
         FormatError: the statistics produce NaN entropies (a language with no tokens).
@@ -90,7 +90,7 @@ def select(
         ):
             layers.setdefault(layer, []).append(neuron)
         selection[lang] = {layer: tuple(neurons) for layer, neurons in layers.items()}
-    return selection
+    return selection, {}
 
 
 METHODS.add(

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.synthetic import save_tiny_model, tiny_neuron_set, write_text_corpus
+from tests.synthetic import tiny_neuron_set, write_text_corpus
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,10 +13,14 @@ CHECK = (ROOT / "benchmark" / "test_ablation.py").read_text()
 
 
 @pytest.fixture
-def project(pytester, tmp_path_factory):
-    """A benchmark folder with the real check module, a task on local text and a tiny model."""
+def project(tiny_model_folder, pytester, tmp_path_factory):
+    """A benchmark folder with the real check module, a task on local text and a tiny model.
+
+    The model comes first: pytester drops modules imported during a test, and torch
+    cannot import its compiler modules twice.
+    """
     base = tmp_path_factory.mktemp("assets")
-    model = save_tiny_model(base / "tiny", "llama")
+    model = tiny_model_folder
     corpus = write_text_corpus(base / "text")
     neurons = tiny_neuron_set(base, model)
     pytester.makeconftest('pytest_plugins = ["langneurons.pytest_plugin"]')
@@ -54,7 +58,7 @@ def args(project, *extra):
 
 
 def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, project):
-    result = pytester.runpytest(*args(project, "-v"))
+    result = pytester.runpytest_subprocess(*args(project, "-v"))
     result.assert_outcomes(passed=16)
     result.stdout.fnmatch_lines(
         [
@@ -64,7 +68,7 @@ def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, proje
         ]
     )
     result.stdout.fnmatch_lines(
-        ["*ablate?eval*en*de*fr*zh*", "*results: out/tiny_handmade_*.json*"]
+        ["*ablate?eval*en*de*fr*zh*", "*results: out/tiny-llama_handmade_*.json*"]
     )
     files = list((pytester.path / "out").glob("*.json"))
     assert len(files) == 1
@@ -77,7 +81,7 @@ def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, proje
 
 
 def test_langs_filter_and_xdist_write_one_complete_results_file(pytester, project):
-    result = pytester.runpytest(*args(project, "--langs", "en,zh", "-n", "2"))
+    result = pytester.runpytest_subprocess(*args(project, "--langs", "en,zh", "-n", "2"))
     result.assert_outcomes(passed=4)
     files = list((pytester.path / "out").glob("*.json"))
     assert len(files) == 1
@@ -101,7 +105,7 @@ def test_langs_filter_and_xdist_write_one_complete_results_file(pytester, projec
     ],
 )
 def test_bad_input_is_one_error_line_before_any_model_loads(pytester, project, extra, message):
-    result = pytester.runpytest(*args(project), *extra)
+    result = pytester.runpytest_subprocess(*args(project), *extra)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines([f"ERROR: {message}"])
     assert not (pytester.path / "out").exists()
@@ -112,7 +116,7 @@ def test_neuron_set_for_another_model_names_both_shapes(pytester, project, tmp_p
     data["model"].update(num_layers=18, neurons_per_layer=2048, name="gemma-3-270m")
     other = tmp_path / "other.json"
     other.write_text(json.dumps(data))
-    result = pytester.runpytest(*args(project, "--neurons", str(other)))
+    result = pytester.runpytest_subprocess(*args(project, "--neurons", str(other)))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
         ["ERROR: neuron set *other.json is 18 x 2048 (made for gemma-3-270m); model * is 2 x 24"]
@@ -123,14 +127,14 @@ def test_malformed_task_file_is_named(pytester, project):
     (pytester.path / "tasks" / "tiny.yaml").write_text(
         "name: tiny\nkind: ablation\nlanguages: [en\n"
     )
-    result = pytester.runpytest(*args(project))
+    result = pytester.runpytest_subprocess(*args(project))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: *tiny.yaml: line * malformed YAML*"])
 
 
 def test_missing_data_is_named(pytester, project):
     Path(project["corpus"].format(lang="fr", split="evaluate")).unlink()
-    result = pytester.runpytest(*args(project))
+    result = pytester.runpytest_subprocess(*args(project))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: no text data for 'fr' (evaluate)*"])
 
@@ -140,7 +144,7 @@ def test_a_method_name_identifies_on_the_fly_and_a_second_run_reuses_the_cache(
 ):
     monkeypatch.setenv("LANGNEURONS_CACHE", str(tmp_path / "cache"))
     run = args(project, "--neurons", "lape", "--identify-data", f"text:{project['corpus']}")
-    first = pytester.runpytest(*run)
+    first = pytester.runpytest_subprocess(*run)
     first.assert_outcomes(passed=16)
     first.stdout.fnmatch_lines(
         ["*neurons: lape*", "*seconds: load model *, statistics *, identify *"]
@@ -149,7 +153,7 @@ def test_a_method_name_identifies_on_the_fly_and_a_second_run_reuses_the_cache(
     identified = list((tmp_path / "cache" / "neuron_sets").rglob("lape-*.json"))
     assert len(cached) == 1 and len(identified) == 1
     stamp = cached[0].stat().st_mtime_ns
-    second = pytester.runpytest(*run)
+    second = pytester.runpytest_subprocess(*run)
     second.assert_outcomes(passed=16)
     assert cached[0].stat().st_mtime_ns == stamp
     results = sorted((pytester.path / "out").glob("*.json"))
