@@ -1,5 +1,5 @@
 """Identification methods; importing this package registers them."""
 
-from langneurons.methods import lape, zhang2025
+from langneurons.methods import frequency, lape, meandiff, random, zhang2025
 
-__all__ = ["lape", "zhang2025"]
+__all__ = ["frequency", "lape", "meandiff", "random", "zhang2025"]

@@ -1,37 +1,55 @@
-"""Random control: per language, random neurons in the same per-layer counts as a given set.
+"""Random neurons in the same per-layer counts as a given set: the control and a baseline.
 
-The control of every ablation and steering task: if a method's neurons matter
-for a language, a random set of the same size and layer distribution should
-not. Sampling uses a ``torch.Generator`` seeded from ``seed`` and the language
-code (CRC-32), so each language's draw is reproducible and independent of which
-other languages are present.
+The control of every ablation task: if a method's neurons matter for a language,
+a random set of the same size and layer distribution should not. Registered as
+the method ``random`` (matched to the set that method ``like`` finds on the same
+statistics) so that it can be scored side by side with the others. Sampling uses
+a ``torch.Generator`` seeded from ``seed`` and the language code (CRC-32), so each
+language's draw is reproducible and independent of which other languages are
+present.
 """
 
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
+
+from langneurons.errors import ConfigError
+from langneurons.method import METHODS, Identified, Method, Selection
 
 if TYPE_CHECKING:
     from langneurons.neuron_set import NeuronSet
+    from langneurons.statistics import ActivationStats
+
+
+def draw(counts: Mapping[str, Sequence[int]], width: int, seed: int) -> Selection:
+    """Per language, ``counts[lang][layer]`` distinct random neurons of each layer."""
+    import torch
+
+    selection: Selection = {}
+    for lang, per_layer in counts.items():
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(lang.encode()))
+        layers = {}
+        for layer, count in enumerate(per_layer):
+            neurons = torch.randperm(width, generator=generator)[:count].tolist()
+            if neurons:
+                layers[layer] = tuple(sorted(neurons))
+        selection[lang] = layers
+    return selection
 
 
 def matched_random(reference: NeuronSet, seed: int) -> NeuronSet:
-    """Return a set with, per language and layer, as many random neurons as ``reference``."""
-    import torch
-
+    """Return the control of ``reference``: its per-layer counts, random neurons."""
     from langneurons.neuron_set import from_lists
 
-    width = reference.neurons_per_layer
-    per_language: dict[str, list[list[int]]] = {}
-    for lang in reference.languages:
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(lang.encode()))
-        per_language[lang] = [
-            torch.randperm(width, generator=generator)[:count].tolist()
-            for count in reference.counts_per_layer(lang)
-        ]
+    counts = {lang: reference.counts_per_layer(lang) for lang in reference.languages}
+    selection = draw(counts, reference.neurons_per_layer, seed)
     return from_lists(
-        per_language,
+        {
+            lang: [list(selection[lang].get(i, ())) for i in range(reference.num_layers)]
+            for lang in selection
+        },
         model=reference.model,
         site=reference.site,
         method={
@@ -40,3 +58,31 @@ def matched_random(reference: NeuronSet, seed: int) -> NeuronSet:
         },
         statistics=reference.statistics,
     )
+
+
+def select(stats: ActivationStats, seed: int = 0, like: str = "lape") -> Identified:
+    """Random neurons matched, per language and layer, to what method ``like`` selects."""
+    from langneurons.method import method
+
+    if like == "random":
+        raise ConfigError(
+            "method 'random' cannot be matched to itself; pick like: lape, zhang2025, ..."
+        )
+    chosen = method(like)
+    reference, _ = chosen.select(stats, **chosen.defaults)
+    layers, width = stats.over_zero.shape[1], stats.over_zero.shape[2]
+    counts = {
+        lang: [len(reference[lang].get(i, ())) for i in range(layers)] for lang in stats.languages
+    }
+    return draw(counts, width, seed), {}
+
+
+METHODS.add(
+    "random",
+    Method(
+        name="random",
+        select=select,
+        defaults={"seed": 0, "like": "lape"},
+        reference="control: random neurons in the per-layer counts of another method's set",
+    ),
+)
