@@ -157,7 +157,7 @@ def _identify(args: argparse.Namespace) -> None:
             identify_data=args.data,
         )
         session = BenchmarkSession(options)
-        found = session.neuron_set(session.load())
+        found = session.neuron_set(session.load(), args.method)
     neuron_set.dump(found, args.out)
     counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
     print(f"{args.out}: {args.method} on {found.model['name']}: {counts}")

@@ -6,7 +6,7 @@ import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langneurons.model_handle import ModelHandle
@@ -41,6 +41,8 @@ class RunContext:
         seed: seed of every random control.
         timings: where kinds record their phases.
         progress: show progress bars.
+        shared: results that do not depend on the neuron set (e.g. perplexities of
+            the unmodified model), shared by every set of the run.
     """
 
     handle: ModelHandle
@@ -49,3 +51,4 @@ class RunContext:
     seed: int
     timings: Timings
     progress: bool = True
+    shared: dict[Any, Any] = field(default_factory=dict)

@@ -1,14 +1,14 @@
-"""The pytest plugin: options, cell parametrization, recording, the results file.
+"""The pytest plugin: options, cell parametrization, recording, the results files.
 
 Loaded by the root ``conftest.py`` (not an entry point, so other projects in the
 same environment are unaffected). Check modules in ``benchmark/`` declare
 ``KIND`` and take the ``cell`` and ``evaluate`` fixtures; the plugin parametrizes
-them over the cells of every selected task of that kind. Bad options or task
-files end the run with one ``ERROR:`` line before any model loads.
+them over every (neuron set, task of that kind, cell). Bad options or task files
+end the run with one ``ERROR:`` line before any model loads.
 
 Under pytest-xdist each worker evaluates its share of cells and ships its records
-through ``config.workeroutput``; the controller alone writes the results file and
-prints the summary.
+through ``config.workeroutput``; the controller alone writes the results files
+(one per neuron set) and prints the summary.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,67 +26,68 @@ import pytest
 from langneurons import results as results_format
 from langneurons.errors import LangneuronsError
 from langneurons.model_handle import DEVICES, DTYPES
+from langneurons.report import table
 from langneurons.session import BenchmarkSession, RunOptions
 from langneurons.task_kind import Cell, CellResult, task_kind
+from langneurons.task_spec import TaskSpec
 
 _SESSION = pytest.StashKey[BenchmarkSession]()
 _ERROR = pytest.StashKey[str]()
 _RECORDS = pytest.StashKey[list[dict[str, Any]]]()
 _RUN = pytest.StashKey[dict[str, Any]]()
-_WRITTEN = pytest.StashKey[Path]()
+_WRITTEN = pytest.StashKey[list[Path]]()
 _STARTED = pytest.StashKey[float]()
 _OUTPUT_KEY = "langneurons"
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    """What a check evaluates: a cell of a task, for one neuron set."""
+
+    neurons: str
+    task: str
+    cell: Cell
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     """Register the benchmark options (help text: what it is, then the default)."""
     group = parser.getgroup("langneurons", "langneurons benchmark")
-    group.addoption(
+    add = group.addoption
+    add(
         "--model",
         default="gemma-3-270m",
         help="alias, Hugging Face id or local folder (default: gemma-3-270m)",
     )
-    group.addoption(
-        "--revision", default=None, help="hub branch, tag or commit of a Hugging Face id"
-    )
-    group.addoption(
+    add("--revision", default=None, help="hub branch, tag or commit of a Hugging Face id")
+    add(
         "--neurons",
         default="lape",
-        help="neuron set file (.json) or method to identify one with (default: lape)",
+        help="comma-separated neuron set files (.json) or methods (default: lape)",
     )
-    group.addoption(
-        "--tasks", default=None, help="comma-separated task files (default: every tasks/*.yaml)"
-    )
-    group.addoption(
-        "--langs", default=None, help="comma-separated languages to keep from each task"
-    )
-    group.addoption(
-        "--results-dir", default="results", help="where the results file goes (default: results)"
-    )
-    group.addoption(
-        "--device", default="auto", choices=DEVICES, help="cpu, cuda or auto (default: auto)"
-    )
-    group.addoption(
+    add("--tasks", default=None, help="comma-separated task files (default: every tasks/*.yaml)")
+    add("--langs", default=None, help="comma-separated languages to keep from each task")
+    add("--results-dir", default="results", help="where the results files go (default: results)")
+    add("--device", default="auto", choices=DEVICES, help="cpu, cuda or auto (default: auto)")
+    add(
         "--dtype",
         default="auto",
         choices=DTYPES,
         help="model dtype; auto is float32 on CPU, bfloat16 on CUDA",
     )
-    group.addoption(
-        "--batch-size", type=int, default=4, help="windows per forward pass (default: 4)"
-    )
-    group.addoption("--seed", type=int, default=0, help="seed of random controls (default: 0)")
-    group.addoption(
+    add("--batch-size", type=int, default=4, help="windows per forward pass (default: 4)")
+    add("--seed", type=int, default=0, help="seed of random controls (default: 0)")
+    add(
         "--identify-data",
         default="udhr",
-        help="corpus the neurons are identified on, source or source:path (default: udhr)",
+        help="corpus methods identify on, source or source:path (default: udhr)",
     )
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Prepare the stash."""
     config.stash[_RECORDS] = []
-    config.stash[_RUN] = {}
+    config.stash[_RUN] = {"neuron_sets": {}}
+    config.stash[_WRITTEN] = []
     config.stash[_STARTED] = time.perf_counter()
 
 
@@ -127,15 +129,26 @@ def _options(config: pytest.Config) -> RunOptions:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``cell`` over the cells of every selected task of the module's KIND."""
+    """Parametrize ``cell`` over (neuron set, task of the module's KIND, cell)."""
     if "cell" not in metafunc.fixturenames:
         return
     kind = metafunc.module.KIND
     session = session_for(metafunc.config)
     tasks = [t for t in session.tasks if t.kind == kind] if session else []
-    pairs = [(task, cell) for task in tasks for cell in task_kind(kind).cells(task)]
-    ids = [cell.id if len(tasks) == 1 else f"{task.name}/{cell.id}" for task, cell in pairs]
-    metafunc.parametrize("cell", [cell for _, cell in pairs], ids=ids)
+    specs = session.specs if session else []
+    planned = [
+        PlannedCell(spec, task.name, cell)
+        for spec in specs
+        for task in tasks
+        for cell in task_kind(kind).cells(task)
+    ]
+    metafunc.parametrize("cell", planned, ids=[_id(p, len(specs), len(tasks)) for p in planned])
+
+
+def _id(planned: PlannedCell, specs: int, tasks: int) -> str:
+    parts = [Path(planned.neurons).stem] if specs > 1 else []
+    parts += [planned.task] if tasks > 1 else []
+    return "/".join([*parts, planned.cell.id])
 
 
 def pytest_collection_modifyitems(config: pytest.Config) -> None:
@@ -145,24 +158,12 @@ def pytest_collection_modifyitems(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def langneurons_context(request: pytest.FixtureRequest) -> Any:
-    """The loaded model and neuron set, shared by every cell of the run."""
+def langneurons_session(request: pytest.FixtureRequest) -> BenchmarkSession:
+    """The run's session (validated at collection)."""
     session = session_for(request.config)
     assert session is not None  # collection fails before this on bad input
     _share_cores_between_workers(request.config)
-    context = session.context()
-    chosen = context.neuron_set
-    request.config.stash[_RUN].update(
-        model=context.handle.info.to_dict(),
-        neuron_set={
-            "sha256": chosen.sha256(),
-            "method": chosen.method,
-            "source": str(session.neurons_path),
-            "neurons": {lang: chosen.count(lang) for lang in chosen.languages},
-            "statistics": chosen.statistics,
-        },
-    )
-    return context
+    return session
 
 
 def _share_cores_between_workers(config: pytest.Config) -> None:
@@ -176,24 +177,32 @@ def _share_cores_between_workers(config: pytest.Config) -> None:
 
 @pytest.fixture
 def evaluate(
-    request: pytest.FixtureRequest, langneurons_context: Any
-) -> Callable[[Cell], CellResult]:
-    """Evaluate a cell and record its metrics (before the check asserts)."""
+    request: pytest.FixtureRequest, langneurons_session: BenchmarkSession
+) -> Callable[[PlannedCell], CellResult]:
+    """Evaluate a planned cell and record its metrics (before the check asserts)."""
     config = request.config
-    session = session_for(config)
-    assert session is not None
+    session = langneurons_session
+    run = config.stash[_RUN]
 
-    def run(cell: Cell) -> CellResult:
-        task = next(t for t in session.tasks if t.name == cell.task)
-        evaluators = config.stash[_RUN].setdefault("evaluators", {})
-        if task.name not in evaluators:
-            evaluators[task.name] = task_kind(task.kind).evaluator(task, langneurons_context)
-        result: CellResult = evaluators[task.name](cell)
+    def evaluate_cell(planned: PlannedCell) -> CellResult:
+        context = session.context(planned.neurons)
+        if planned.neurons not in run["neuron_sets"]:
+            run["model"] = context.handle.info.to_dict()
+            run["neuron_sets"][planned.neurons] = _set_record(
+                session, planned.neurons, context.neuron_set
+            )
+        task = _task(session, planned.task)
+        evaluators = run.setdefault("evaluators", {})
+        key = (planned.neurons, task.name)
+        if key not in evaluators:
+            evaluators[key] = task_kind(task.kind).evaluator(task, context)
+        result: CellResult = evaluators[key](planned.cell)
         config.stash[_RECORDS].append(
             {
+                "neurons": planned.neurons,
                 "task": task.name,
-                "id": cell.id,
-                "params": dict(cell.params),
+                "id": planned.cell.id,
+                "params": dict(planned.cell.params),
                 "metrics": result.metrics,
                 "passed": result.passed,
                 "failures": result.failures,
@@ -201,26 +210,41 @@ def evaluate(
         )
         return result
 
-    return run
+    return evaluate_cell
+
+
+def _task(session: BenchmarkSession, name: str) -> TaskSpec:
+    return next(t for t in session.tasks if t.name == name)
+
+
+def _set_record(session: BenchmarkSession, spec: str, chosen: Any) -> dict[str, Any]:
+    return {
+        "sha256": chosen.sha256(),
+        "method": chosen.method,
+        "source": str(session.neurons_paths[spec]),
+        "neurons": {lang: chosen.count(lang) for lang in chosen.languages},
+        "statistics": chosen.statistics,
+    }
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Ship records to the controller (worker), or write the results file (controller)."""
+    """Ship records to the controller (worker), or write the results files (controller)."""
     config = session.config
     run = config.stash[_RUN]
+    timings = config.stash[_SESSION].timings.seconds if _SESSION in config.stash else {}
     payload = {
         "records": config.stash[_RECORDS],
         "model": run.get("model"),
-        "neuron_set": run.get("neuron_set"),
-        "timings": dict(config.stash[_SESSION].timings.seconds) if _SESSION in config.stash else {},
+        "neuron_sets": run["neuron_sets"],
+        "timings": dict(timings),
     }
     if hasattr(config, "workeroutput"):
         config.workeroutput[_OUTPUT_KEY] = json.dumps(payload)
         return
     if not payload["records"]:
         return
-    run.update(payload)
-    config.stash[_WRITTEN] = _write_results(config, payload)
+    for spec in run["neuron_sets"]:
+        config.stash[_WRITTEN].append(_write_results(config, spec, payload))
 
 
 def pytest_testnodedown(node: Any, error: Any) -> None:
@@ -232,25 +256,28 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     config = node.config
     config.stash[_RECORDS].extend(payload["records"])
     run = config.stash[_RUN]
-    for key in ("model", "neuron_set"):
-        if payload[key] and not run.get(key):
-            run[key] = payload[key]
+    run["model"] = run.get("model") or payload["model"]
+    for spec, record in payload["neuron_sets"].items():
+        run["neuron_sets"].setdefault(spec, record)
     timings = run.setdefault("worker_timings", {})
     for phase, seconds in payload["timings"].items():
         timings[phase] = timings.get(phase, 0.0) + seconds
 
 
-def _write_results(config: pytest.Config, payload: dict[str, Any]) -> Path:
+def _timings(config: pytest.Config, own: dict[str, float]) -> dict[str, float]:
+    timings = {**own, **config.stash[_RUN].get("worker_timings", {})}
+    timings["wall"] = time.perf_counter() - config.stash[_STARTED]
+    return timings
+
+
+def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) -> Path:
     from langneurons.provenance import environment
 
     session = session_for(config)
     assert session is not None
-    run = config.stash[_RUN]
-    timings = {**payload["timings"], **run.get("worker_timings", {})}
-    timings["wall"] = time.perf_counter() - config.stash[_STARTED]
     tasks = []
     for task in session.tasks:
-        records = [r for r in payload["records"] if r["task"] == task.name]
+        records = [r for r in payload["records"] if r["task"] == task.name and r["neurons"] == spec]
         if not records:
             continue
         summary = task_kind(task.kind).summarize(task, _cell_results(records))
@@ -261,24 +288,28 @@ def _write_results(config: pytest.Config, payload: dict[str, Any]) -> Path:
                 "version": task.fields.version,
                 "spec_sha256": task.sha256,
                 "spec": task.fields.model_dump(mode="json"),
-                "cells": [{k: v for k, v in r.items() if k != "task"} for r in records],
+                "cells": [
+                    {k: r[k] for k in ("id", "params", "metrics", "passed", "failures")}
+                    for r in records
+                ],
                 "summary": summary.scores,
             }
         )
     created = results_format.now()
+    neuron_set = payload["neuron_sets"][spec]
     document = results_format.from_dict(
         {
             "format": results_format.FORMAT,
             "created": created.isoformat(),
             "model": payload["model"],
-            "neuron_set": payload["neuron_set"],
+            "neuron_set": neuron_set,
             "tasks": tasks,
             "environment": environment(),
             "seeds": {"control": session.options.seed},
-            "timings": {k: round(v, 3) for k, v in timings.items()},
+            "timings": {k: round(v, 3) for k, v in _timings(config, payload["timings"]).items()},
         }
     )
-    method = payload["neuron_set"]["method"]["name"]
+    method = neuron_set["method"]["name"]
     name = f"{session.source.name}_{method}_{created.strftime('%Y%m%dT%H%M%SZ')}.json"
     path = Path(session.options.results_dir) / name
     results_format.dump(document, path)
@@ -290,7 +321,7 @@ def _cell_results(records: list[dict[str, Any]]) -> dict[str, CellResult]:
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    """Print each task's table, its scores, the phase timings and the results file."""
+    """Print each task's table per neuron set, a comparison of sets, timings and files."""
     records = config.stash[_RECORDS]
     session = config.stash.get(_SESSION, None)
     if not records or session is None:
@@ -299,22 +330,38 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("langneurons")
     run = config.stash[_RUN]
     model = run.get("model") or {}
-    method = (run.get("neuron_set") or {}).get("method", {})
     write(
-        f"model {model.get('name')} ({model.get('revision')}), {model.get('dtype')} on {model.get('device')}; neurons: {method.get('name')}"
+        f"model {model.get('name')} ({model.get('revision')}), {model.get('dtype')} on {model.get('device')}"
     )
-    for task in session.tasks:
-        mine = [r for r in records if r["task"] == task.name]
-        if not mine:
-            continue
-        summary = task_kind(task.kind).summarize(task, _cell_results(mine))
+    scores: dict[str, dict[str, float]] = {}
+    for spec in session.specs:
+        for task in session.tasks:
+            mine = [r for r in records if r["task"] == task.name and r["neurons"] == spec]
+            if not mine:
+                continue
+            summary = task_kind(task.kind).summarize(task, _cell_results(mine))
+            passed = sum(r["passed"] for r in mine)
+            write("")
+            write(f"{task.name}, neurons: {spec} ({len(mine)} cells, {passed} passed)")
+            write(summary.table)
+            write("scores: " + ", ".join(f"{k} {v:.3f}" for k, v in summary.scores.items()))
+            scores[spec] = {
+                **scores.get(spec, {}),
+                **{f"{task.name}.{k}": v for k, v in summary.scores.items()},
+            }
+    if len(scores) > 1:
+        columns = sorted({k for s in scores.values() for k in s})
         write("")
-        write(f"{task.name} ({len(mine)} cells, {sum(r['passed'] for r in mine)} passed)")
-        write(summary.table)
-        write("scores: " + ", ".join(f"{k} {v:.3f}" for k, v in summary.scores.items()))
-    timings = {**session.timings.seconds, **run.get("worker_timings", {})}
-    timings["wall"] = time.perf_counter() - config.stash[_STARTED]
+        write("neuron sets side by side")
+        rows = [
+            [spec, *(f"{scores[spec][c]:.3f}" if c in scores[spec] else "-" for c in columns)]
+            for spec in scores
+        ]
+        write(table(["neurons", *columns], rows))
     write("")
-    write("seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
-    if _WRITTEN in config.stash:
-        write(f"results: {config.stash[_WRITTEN]}")
+    write(
+        "seconds: "
+        + ", ".join(f"{k} {v:.1f}" for k, v in _timings(config, session.timings.seconds).items())
+    )
+    for path in config.stash[_WRITTEN]:
+        write(f"results: {path}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,16 +56,24 @@ class RunOptions:
     seed: int = 0
     identify_data: str = "udhr"
     progress: bool = True
-    method_params: dict[str, Any] = field(default_factory=dict)
 
 
 class BenchmarkSession:
-    """Validated options, and the lazily loaded model and neuron set."""
+    """Validated options, and the lazily loaded model and neuron sets.
+
+    ``--neurons`` may name several sets, comma-separated (files or methods); every
+    method is identified on the same statistics, collected once, and every task
+    runs for each set. Perplexities of the unmodified model are shared between sets.
+    """
 
     def __init__(self, options: RunOptions) -> None:
         self.options = options
         self.timings = Timings()
-        self.neurons_path: Path | None = None
+        self.shared: dict[Any, Any] = {}
+        self.neurons_paths: dict[str, Path] = {}
+        self._handle: ModelHandle | None = None
+        self._stats: ActivationStats | None = None
+        self._contexts: dict[str, RunContext] = {}
         if options.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {options.batch_size}")
         if not options.tasks and not options.langs:
@@ -76,16 +84,21 @@ class BenchmarkSession:
         tasks = [load_task(path) for path in options.tasks]
         self.tasks = [t.with_languages(langs) if langs else t for t in tasks]
         self.source = resolve_model(options.model, options.revision)
-        self.neurons_file = _neurons_file(options.neurons)
-        if self.neurons_file is None:
-            method(options.neurons)
-            check_source(CorpusSpec.parse(options.identify_data))
-        else:
-            self._check_set(neuron_set.load(self.neurons_file), str(self.neurons_file))
+        self.specs = [spec.strip() for spec in options.neurons.split(",") if spec.strip()]
+        if not self.specs or len(set(self.specs)) != len(self.specs):
+            raise ConfigError(f"--neurons {options.neurons}: give distinct files or methods")
+        self.files = {spec: _neurons_file(spec) for spec in self.specs}
+        for spec, path in self.files.items():
+            if path is None:
+                method(spec)
+            else:
+                self._check_set(neuron_set.load(path), str(path))
         for task in self.tasks:
             self._check_data(task.corpus, task.languages, task.fields.data.split)
-        if self.neurons_file is None:
-            self._check_data(CorpusSpec.parse(options.identify_data), self.languages, "identify")
+        if None in self.files.values():
+            identify_data = CorpusSpec.parse(options.identify_data)
+            check_source(identify_data)
+            self._check_data(identify_data, self.languages, "identify")
 
     @property
     def languages(self) -> list[str]:
@@ -106,37 +119,46 @@ class BenchmarkSession:
         return model_shape(prepared(self.source))
 
     def load(self) -> ModelHandle:
-        """Load the model (converting a packaged one first if needed)."""
-        with self.timings.phase("load model"):
-            return load_model(prepared(self.source), self.options.dtype, self.options.device)
+        """Load the model once (converting a packaged one first if needed)."""
+        if self._handle is None:
+            with self.timings.phase("load model"):
+                self._handle = load_model(
+                    prepared(self.source), self.options.dtype, self.options.device
+                )
+        return self._handle
 
-    def context(self) -> RunContext:
-        """Load the model and the neuron set; the expensive part of a run."""
-        handle = self.load()
-        chosen = self.neuron_set(handle)
-        return RunContext(
-            handle,
-            chosen,
-            self.options.batch_size,
-            self.options.seed,
-            self.timings,
-            self.options.progress,
-        )
+    def context(self, spec: str) -> RunContext:
+        """The model and the neuron set of ``spec``; the expensive part of a run."""
+        if spec not in self._contexts:
+            handle = self.load()
+            self._contexts[spec] = RunContext(
+                handle,
+                self.neuron_set(handle, spec),
+                self.options.batch_size,
+                self.options.seed,
+                self.timings,
+                self.options.progress,
+                self.shared,
+            )
+        return self._contexts[spec]
 
-    def neuron_set(self, handle: ModelHandle) -> NeuronSet:
-        """Return the set under test: the file's, or identified on the fly (cached)."""
-        if self.neurons_file is not None:
-            self.neurons_path = self.neurons_file
-            return neuron_set.load(self.neurons_file)
+    def neuron_set(self, handle: ModelHandle, spec: str) -> NeuronSet:
+        """Return the set of ``spec``: a file's, or identified on the fly (kept on disk)."""
+        path = self.files[spec]
+        if path is not None:
+            self.neurons_paths[spec] = path
+            return neuron_set.load(path)
         stats = self.statistics(handle)
         with self.timings.phase("identify"):
-            found = identify(self.options.neurons, stats, self.options.method_params)
-        self.neurons_path = self.identified_path(stats)
-        neuron_set.dump(found, self.neurons_path)
+            found = identify(spec, stats)
+        self.neurons_paths[spec] = self.identified_path(stats, spec)
+        neuron_set.dump(found, self.neurons_paths[spec])
         return found
 
     def statistics(self, handle: ModelHandle) -> ActivationStats:
-        """Activation statistics on the identification corpus, from the cache when present."""
+        """Activation statistics on the identification corpus: once per run, cached on disk."""
+        if self._stats is not None:
+            return self._stats
         corpus = CorpusSpec.parse(self.options.identify_data)
         texts = {lang: paragraphs(corpus, lang, "identify") for lang in self.languages}
         sha = corpus_sha256(texts)
@@ -157,17 +179,15 @@ class BenchmarkSession:
             "corpus_sha256": sha,
         }
         with self.timings.phase("statistics"):
-            stats, _ = cache.cached_statistics(
+            self._stats, _ = cache.cached_statistics(
                 path, lambda: _collect(handle, texts, provenance, self.options)
             )
-        return stats
+        return self._stats
 
-    def identified_path(self, stats: ActivationStats) -> Path:
+    def identified_path(self, stats: ActivationStats, spec: str) -> Path:
         """Where a set identified on the fly is kept (a file users can pass to --neurons)."""
-        digest = hashlib.sha256(
-            json.dumps([stats.provenance, self.options.method_params], sort_keys=True).encode()
-        ).hexdigest()
-        return neuron_sets_dir() / self.source.name / f"{self.options.neurons}-{digest[:12]}.json"
+        digest = hashlib.sha256(json.dumps(stats.provenance, sort_keys=True).encode()).hexdigest()
+        return neuron_sets_dir() / self.source.name / f"{spec}-{digest[:12]}.json"
 
     def _check_set(self, chosen: NeuronSet, where: str) -> None:
         neuron_set.check_compatible(chosen, self.shape, where, self.options.model)

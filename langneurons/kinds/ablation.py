@@ -159,7 +159,7 @@ class _Evaluator:
         self.context = context
         self.control = matched_random(context.neuron_set, self.fields.control.seed)
         self._windows: dict[str, list[Window]] = {}
-        self._nll: dict[tuple[Condition, str], NLL] = {}
+        self._nll: dict[tuple[str, Condition, str], NLL] = {}
 
     def evaluate(self, cell: Cell) -> CellResult:
         x, y = cell.params["ablate"], cell.params["eval"]
@@ -198,10 +198,12 @@ class _Evaluator:
         return CellResult(metrics, failures)
 
     def nll(self, condition: Condition, lang: str) -> NLL:
-        key = (condition, lang)
-        if key not in self._nll:
-            self._nll[key] = self._compute(condition, lang)
-        return self._nll[key]
+        # the unmodified model's perplexity is the same for every neuron set of the run
+        memo = self.context.shared if condition[0] == "none" else self._nll
+        key = (self.task.name, condition, lang)
+        if key not in memo:
+            memo[key] = self._compute(condition, lang)
+        return memo[key]
 
     def _compute(self, condition: Condition, lang: str) -> NLL:
         what, x = condition

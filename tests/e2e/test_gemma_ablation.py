@@ -27,7 +27,7 @@ def run():
             progress=False,
         )
     )
-    context = session.context()
+    context = session.context("lape")
     task = session.tasks[0]
     return task, context, task_kind(task.kind).evaluator(task, context)
 

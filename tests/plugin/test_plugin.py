@@ -160,3 +160,38 @@ def test_a_method_name_identifies_on_the_fly_and_a_second_run_reuses_the_cache(
     data = json.loads(results[-1].read_text())
     assert data["neuron_set"]["method"]["name"] == "lape"
     assert data["neuron_set"]["source"] == str(identified[0])
+
+
+def test_several_methods_run_side_by_side_from_one_statistics_pass(
+    pytester, project, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("LANGNEURONS_CACHE", str(tmp_path / "cache"))
+    run = args(
+        project,
+        "--neurons",
+        "lape,frequency,random",
+        "--identify-data",
+        f"text:{project['corpus']}",
+        "--langs",
+        "en,zh",
+        "-v",
+    )
+    result = pytester.runpytest_subprocess(*run)
+    result.assert_outcomes(passed=12)
+    result.stdout.fnmatch_lines(["*test_ablation?frequency/ablate?zh?-eval?en?? PASSED*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*neuron sets side by side*",
+            "neurons*tiny.specificity*",
+            "lape *",
+            "frequency *",
+            "random *",
+        ]
+    )
+    assert len(list((tmp_path / "cache" / "statistics").rglob("*.safetensors"))) == 1
+    files = sorted((pytester.path / "out").glob("*.json"))
+    assert sorted(json.loads(f.read_text())["neuron_set"]["method"]["name"] for f in files) == [
+        "frequency",
+        "lape",
+        "random",
+    ]
