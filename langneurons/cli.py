@@ -24,6 +24,7 @@ EXAMPLES = """examples:
       --prefix 'prefix.activation.{lang}.Mistral.pt' --languages en,ru,es,fr,de,zh,ja,bn,th,sw \\
       --model mistral-7b --shape 32x14336 --out mgsm.safetensors
   langneurons identify --method zhang2025 --stats mgsm.safetensors --out zhang.json
+  langneurons compare lape.json zhang.json --figure layers.png
   langneurons validate tasks/*.yaml neuron_sets/*/*.json
 """
 
@@ -86,6 +87,11 @@ def _parser() -> argparse.ArgumentParser:
     _model_arguments(stats)
     stats.add_argument("--out", type=Path, required=True, help="statistics file to write")
     stats.set_defaults(run=_import_stats)
+
+    comp = sub.add_parser("compare", help="compare neuron sets: sizes, categories, overlap, layers")
+    comp.add_argument("sets", nargs="+", type=Path, help="neuron set files of one model shape")
+    comp.add_argument("--figure", type=Path, default=None, help="write the per-layer plot (PNG)")
+    comp.set_defaults(run=_compare)
 
     val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
     val.add_argument("files", nargs="+", type=Path)
@@ -186,6 +192,25 @@ def _import_stats(args: argparse.Namespace) -> None:
         f"{lang} {n}" for lang, n in zip(languages, stats.tokens.tolist(), strict=True)
     )
     print(f"{args.out}: tokens {tokens}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from langneurons import neuron_set
+    from langneurons.comparison import compare, render
+
+    stems = [path.stem for path in args.sets]
+    names = (
+        stems if len(set(stems)) == len(stems) else [f"{p.parent.name}/{p.stem}" for p in args.sets]
+    )
+    result = compare(
+        {name: neuron_set.load(path) for name, path in zip(names, args.sets, strict=True)}
+    )
+    print(render(result))
+    if args.figure is not None:
+        from langneurons.plots import layer_distribution
+
+        layer_distribution(result, args.figure)
+        print(f"figure: {args.figure}")
 
 
 def _validate(args: argparse.Namespace) -> None:
