@@ -15,27 +15,16 @@ an off-by-one in either changes them.
 import hashlib
 import json
 
-import torch
-
 from langneurons.method import identify
-from tests.synthetic import synthetic_stats
+from langneurons.reference import MGSM_LANGUAGES as LANGS
+from langneurons.reference import mgsm_statistics
 
-LANGS = ["en", "ru", "es", "fr", "de", "zh", "ja", "bn", "th", "sw"]
-TAG = "Mistral-de76d14562b1da1ba0e52d5b245cf9c0859e2af3"
 EXPECTED_COUNTS = [37, 571, 520, 737, 946, 382, 615, 1054, 576, 1057]
 EXPECTED_SHA256 = "b3fe588271296cacb5c678887781412ca36febc5ea0d43f82a3a0f4ecfd49196"
 
 
-def load_mistral_stats(reference):
-    folder = reference / "lna-2025-mistral-7b-mgsm" / "activations"
-    data = [torch.load(folder / f"activation.{lang}.{TAG}.pt") for lang in LANGS]
-    over_zero = torch.stack([d["over_zero"] for d in data])
-    return synthetic_stats(over_zero, [d["total_tokens"] for d in data], LANGS)
-
-
 def test_lape_on_published_statistics_equals_reference_identify_py(reference):
-    stats = load_mistral_stats(reference)
-    found = identify("lape", stats)
+    found = identify("lape", mgsm_statistics(reference, prefixes=False))
     assert [found.count(lang) for lang in LANGS] == EXPECTED_COUNTS
     canonical = {
         lang: {str(layer): list(idx) for layer, idx in sorted(found.languages[lang].items())}

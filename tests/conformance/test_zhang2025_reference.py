@@ -7,42 +7,21 @@ their binary search found, 0.109375.
 """
 
 import pytest
-import torch
 
 from langneurons.method import identify
-from langneurons.statistics import import_counts
-
-LANGS = ["en", "ru", "es", "fr", "de", "zh", "ja", "bn", "th", "sw"]
-TAG = "Mistral-de76d14562b1da1ba0e52d5b245cf9c0859e2af3"
-MODEL = {
-    "name": "mistral-7b-mgsm",
-    "source": None,
-    "revision": None,
-    "architecture": "MistralForCausalLM",
-    "num_layers": 32,
-    "neurons_per_layer": 14336,
-}
+from langneurons.reference import MGSM_LANGUAGES as LANGS
+from langneurons.reference import MGSM_TAG as TAG
+from langneurons.reference import mgsm_mask, mgsm_statistics
 
 
 @pytest.fixture(scope="module")
 def stats(reference):
-    folder = reference / "lna-2025-mistral-7b-mgsm" / "activations"
-    return import_counts(
-        str(folder / f"activation.{{lang}}.{TAG}.pt"),
-        str(folder / f"prefix.activation.{{lang}}.{TAG}.pt"),
-        LANGS,
-        MODEL,
-        "model.layers.{i}.mlp.act_fn",
-    )
+    return mgsm_statistics(reference)
 
 
 @pytest.fixture(scope="module")
 def published(reference):
-    mask = torch.load(reference / "lna-2025-mistral-7b-mgsm" / "masks" / f"mask.{TAG}")
-    return {
-        lang: {i: tuple(t.tolist()) for i, t in enumerate(layers) if len(t)}
-        for lang, layers in zip(LANGS, mask, strict=True)
-    }
+    return mgsm_mask(reference)
 
 
 def test_automatic_lambda_is_the_published_one_and_the_mask_equals_the_published_mask(
