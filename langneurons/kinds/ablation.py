@@ -1,4 +1,4 @@
-"""Ablation: per-language perplexity when a language's neurons are zeroed (Tang et al. 2024, §4.1).
+"""Ablation: per-language perplexity when a language's neurons are zeroed (Tang et al. 2024).
 
 Cells are pairs ``ablate[X]-eval[Y]``. Each cell measures, on language Y's
 held-out text, the perplexity of the unmodified model, with X's neurons zeroed,
@@ -12,8 +12,13 @@ Checks (from the task's ``checks``):
   the other languages when X is ablated <= ``max_other_ratio``;
 - every cell: control ratio <= ``max_control_ratio``.
 
-Each (condition, language) perplexity is computed once and shared by every cell
-that needs it; a condition whose set is empty reuses the unmodified result.
+The reference is ``ppl.py`` of RUCAIBox/Language-Specific-Neurons (zeroing with
+``index_fill_`` at the activation output, mean token NLL per language).
+Deliberate differences: every window starts with BOS and the BOS position is not
+scored; the text is held-out UDHR (not Wikipedia) with a token budget per
+language declared in the task. Each (condition, language) perplexity is computed
+once and shared by every cell that needs it; a condition whose set is empty
+reuses the unmodified result.
 """
 
 from __future__ import annotations

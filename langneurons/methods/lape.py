@@ -1,24 +1,26 @@
 """LAPE, language activation probability entropy (Tang et al., ACL 2024).
 
 Reproduces ``identify.py`` of RUCAIBox/Language-Specific-Neurons@fdeca23 (the
-``activation()`` function, lines 16-57) operation for operation, in the same
-dtypes and memory layout, so that thresholds and ``topk`` tie-breaking match:
+``activation()`` function, lines 15-63; constants on lines 16-18) operation for
+operation, in the same dtypes and memory layout, so that thresholds and ``topk``
+tie-breaking match:
 
-1. ``p = over_zero / n``: activation probability per layer x neuron x language
-   (integer tensors divided, giving float32, as in the reference).
-2. Normalise ``p`` over languages (NaN -> 0) and take its entropy.
-3. ``filter_rate``: the ``kthvalue`` of *all* probabilities at rank
+1. ``p = over_zero / n`` (line 19): activation probability per layer x neuron x
+   language (integer tensors divided, giving float32, as in the reference).
+2. Normalise ``p`` over languages, NaN -> 0, and take its entropy (lines 20-23).
+3. ``filter_rate`` (lines 30-35): the ``kthvalue`` of *all* probabilities at rank
    ``round(numel * filter_rate)`` (Python's round); a neuron with no language
    above it gets entropy +inf.
-4. ``top_rate``: the ``round(numel(entropy) * top_rate)`` lowest-entropy neurons
-   (``topk(largest=False)``).
-5. ``activation_bar_ratio``: a selected neuron belongs to *every* language whose
-   probability exceeds the ``kthvalue`` of all probabilities at that rank.
+4. ``top_rate`` (lines 37-41): the ``round(numel(entropy) * top_rate)``
+   lowest-entropy neurons (``topk(largest=False)``).
+5. ``activation_bar_ratio`` (lines 47-50): a selected neuron belongs to *every*
+   language whose probability exceeds the ``kthvalue`` of all probabilities at
+   that rank.
 
 Deliberate difference: the reference splits its result with
-``torch.bincount(lang)``, which drops trailing languages that got no neuron, so
-its list can be shorter than the language list; here every language is present,
-with an empty set when it got no neuron.
+``torch.bincount(lang)`` (line 54), which drops trailing languages that got no
+neuron, so its list can be shorter than the language list; here every language
+is present, with an empty set when it got no neuron.
 """
 
 from __future__ import annotations
