@@ -18,10 +18,15 @@ Hook = Callable[[Any, Any, Any], Any]
 
 
 @contextlib.contextmanager
-def attached(pairs: Sequence[tuple[nn.Module, Hook]]) -> Iterator[None]:
-    """Register each ``(module, hook)`` as a forward hook while the block runs."""
+def attached(
+    pairs: Sequence[tuple[nn.Module, Hook]],
+    pre: Sequence[tuple[nn.Module, Callable[..., Any]]] = (),
+) -> Iterator[None]:
+    """Register forward hooks (``pairs``) and forward pre-hooks with kwargs (``pre``)."""
     handles = []
     try:
+        for module, pre_hook in pre:
+            handles.append(module.register_forward_pre_hook(pre_hook, with_kwargs=True))
         for module, hook in pairs:
             handles.append(module.register_forward_hook(hook))
         yield

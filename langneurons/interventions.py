@@ -29,6 +29,7 @@ def ablate(
     model: nn.Module,
     neurons: Mapping[int, Sequence[int]],
     architecture: Architecture | None = None,
+    start: int = 0,
 ) -> Iterator[None]:
     """Zero the given neurons at the activation site while the block runs.
 
@@ -41,6 +42,8 @@ def ablate(
         model: a ``*ForCausalLM`` model with a registered architecture.
         neurons: layer -> neuron indices; layers not listed are untouched.
         architecture: the model's adapter (looked up when None).
+        start: first sequence position to ablate; earlier positions (a BOS
+            token, say) keep their activations.
 
     Raises:
         ConfigError: a layer or neuron index is out of range.
@@ -56,18 +59,42 @@ def ablate(
             continue
         _check_indices(layer, indices, len(sites), width)
         plan.append((sites[layer], torch.tensor(sorted(indices), dtype=torch.long)))
-    with attached([(site, _zero_hook(index)) for site, index in plan]):
+    if start < 0:
+        raise ConfigError(f"start must be a position >= 0, got {start}")
+    positions: dict[str, int] = {}
+    pre = [(model, _sequence_length(positions))] if start else []
+    with attached([(site, _zero_hook(index, start, positions)) for site, index in plan], pre):
         yield
 
 
-def _zero_hook(index: torch.Tensor) -> Any:
+def _sequence_length(positions: dict[str, int]) -> Any:
+    """Pre-hook on the model recording the input length (sites may flatten positions)."""
+    import torch
+
+    def record(module: nn.Module, args: Any, kwargs: dict[str, Any]) -> None:
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if not isinstance(ids, torch.Tensor):
+            raise ConfigError("ablate(start=...) needs the forward call to pass input_ids")
+        positions["length"] = int(ids.shape[-1])
+
+    return record
+
+
+def _zero_hook(index: torch.Tensor, start: int, positions: dict[str, int]) -> Any:
+    import torch
+
     on_device: dict[Any, torch.Tensor] = {}
 
     def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
         idx = on_device.get(output.device)
         if idx is None:
             idx = on_device.setdefault(output.device, index.to(output.device))
-        return output.index_fill(-1, idx, 0)
+        if not start:
+            return output.index_fill(-1, idx, 0)
+        # [batch, positions, neurons]; some families flatten the first two axes
+        shaped = output.reshape(-1, positions["length"], output.shape[-1])
+        kept, ablated = shaped[:, :start], shaped[:, start:].index_fill(-1, idx, 0)
+        return torch.cat([kept, ablated], dim=1).reshape(output.shape)
 
     return hook
 

@@ -14,8 +14,10 @@ Checks (from the task's ``checks``):
 
 The reference is ``ppl.py`` of RUCAIBox/Language-Specific-Neurons (zeroing with
 ``index_fill_`` at the activation output, mean token NLL per language).
-Deliberate differences: every window starts with BOS and the BOS position is not
-scored; the text is held-out UDHR (not Wikipedia) with a token budget per
+Deliberate differences: every window starts with BOS, which is neither scored
+nor ablated (it is an attention sink, not text; in the reference most windows
+start mid-document without one, and zeroing a neuron at BOS can cost a model
+like Gemma 3 more than any text neuron does); the text is held-out UDHR (not Wikipedia) with a token budget per
 language declared in the task. Each (condition, language) perplexity is computed
 once and shared by every cell that needs it; a condition whose set is empty
 reuses the unmodified result.
@@ -220,11 +222,14 @@ class _Evaluator:
         if what != "none" and not neurons:
             return self.nll(("none", ""), lang)
         handle = self.context.handle
+        items = self.windows(lang)
+        # the BOS position is an attention sink, not text: statistics never count it
+        # and the ablation leaves it alone, so a set is judged by what it does to text
         with (
             self.context.timings.phase("ablation forward"),
-            ablate(handle.model, neurons, handle.architecture),
+            ablate(handle.model, neurons, handle.architecture, start=items[0].prefix),
         ):
-            return nll(handle, self.windows(lang), self.context.batch_size)
+            return nll(handle, items, self.context.batch_size)
 
     def windows(self, lang: str) -> list[Window]:
         if lang not in self._windows:

@@ -129,3 +129,28 @@ def test_unsupported_architecture_names_the_supported_ones():
         match="unsupported architecture 'T5ForConditionalGeneration'; supported: .*LlamaForCausalLM",
     ):
         architecture_for(model)
+
+
+def test_ablation_from_a_start_position_leaves_earlier_positions_untouched(family_model):
+    family, model = family_model
+    down = model.get_submodule(FAMILIES[family][2].format(i=1))
+    neurons = [2, 4]
+
+    def zero_input_after_bos(module, args):
+        x = args[0].clone()
+        flat = x.reshape(-1, IDS.shape[1], x.shape[-1])  # OPT flattens positions
+        flat[:, 1:, neurons] = 0
+        return (flat.reshape(x.shape),)
+
+    handle = down.register_forward_pre_hook(zero_input_after_bos)
+    try:
+        expected = logits(model)
+    finally:
+        handle.remove()
+    before = logits(model)
+    with ablate(model, {1: neurons}, start=1):
+        got = logits(model)
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    assert torch.equal(got[:, 0], before[:, 0])
+    assert not torch.equal(got[:, 1:], before[:, 1:])
+    assert not model._forward_pre_hooks
