@@ -309,8 +309,7 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
             "timings": {k: round(v, 3) for k, v in _timings(config, payload["timings"]).items()},
         }
     )
-    method = neuron_set["method"]["name"]
-    name = f"{session.source.name}_{method}_{created.strftime('%Y%m%dT%H%M%SZ')}.json"
+    name = f"{session.source.name}_{Path(spec).stem}_{created.strftime('%Y%m%dT%H%M%SZ')}.json"
     path = Path(session.options.results_dir) / name
     results_format.dump(document, path)
     return path

@@ -68,7 +68,7 @@ def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, proje
         ]
     )
     result.stdout.fnmatch_lines(
-        ["*ablate?eval*en*de*fr*zh*", "*results: out/tiny-llama_handmade_*.json*"]
+        ["*ablate?eval*en*de*fr*zh*", "*results: out/tiny-llama_set_*.json*"]
     )
     files = list((pytester.path / "out").glob("*.json"))
     assert len(files) == 1
