@@ -23,13 +23,19 @@ if TYPE_CHECKING:
     from langneurons.statistics import ActivationStats
 
 
-def draw(counts: Mapping[str, Sequence[int]], width: int, seed: int) -> Selection:
-    """Per language, ``counts[lang][layer]`` distinct random neurons of each layer."""
+def draw(counts: Mapping[str, Sequence[int]], width: int, seed: int, stream: str = "") -> Selection:
+    """Per language, ``counts[lang][layer]`` distinct random neurons of each layer.
+
+    ``stream`` separates independent draws with the same seed: the control uses
+    the default stream, the ``random`` method its own, so a random set and its
+    control are never the same neurons.
+    """
     import torch
 
     selection: Selection = {}
     for lang, per_layer in counts.items():
-        generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(lang.encode()))
+        key = lang if not stream else f"{stream}/{lang}"
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key.encode()))
         layers = {}
         for layer, count in enumerate(per_layer):
             neurons = torch.randperm(width, generator=generator)[:count].tolist()
@@ -74,7 +80,7 @@ def select(stats: ActivationStats, seed: int = 0, like: str = "lape") -> Identif
     counts = {
         lang: [len(reference[lang].get(i, ())) for i in range(layers)] for lang in stats.languages
     }
-    return draw(counts, width, seed), {}
+    return draw(counts, width, seed, stream="method"), {}
 
 
 METHODS.add(

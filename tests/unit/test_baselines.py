@@ -54,3 +54,13 @@ def test_random_matches_the_per_layer_counts_of_its_reference_and_is_seeded():
 def test_random_cannot_be_matched_to_itself():
     with pytest.raises(ConfigError, match="cannot be matched to itself"):
         identify("random", planted(), {"like": "random"})
+
+
+def test_a_random_set_and_its_control_are_different_draws():
+    from langneurons.methods.random import matched_random
+
+    found = identify("random", planted(), {"seed": 0})
+    control = matched_random(found, seed=0)
+    assert any(
+        found.languages[lang] != control.languages[lang] for lang in LANGS if found.count(lang)
+    )
