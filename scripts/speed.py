@@ -7,7 +7,7 @@ Compares, on the same windows of UDHR text and in one process:
 - the base model's forward (no LM head) plain, and with the statistics hooks
   (the statistics pass).
 
-Usage: python scripts/speed.py [--model gemma-3-270m] [--tokens 2048] [--repeats 3]
+Usage: python scripts/speed.py [--model gemma-3-270m] [--tokens 2048] [--repeats 5]
 """
 
 from __future__ import annotations
@@ -25,15 +25,22 @@ from langneurons.statistics import collect
 from langneurons.windows import Window, batches, windows
 
 
-def best_rate(run: Callable[[], None], tokens: int, repeats: int) -> float:
-    """Tokens per second of the fastest of ``repeats`` runs (after one warm-up)."""
-    run()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
+def best_rates(
+    runs: dict[str, Callable[[], None]], tokens: int, repeats: int
+) -> list[tuple[str, float]]:
+    """Tokens per second of the fastest run of each, taken in interleaved rounds after a warm-up.
+
+    Interleaving spreads any drift of the machine's speed over all variants alike.
+    """
+    for run in runs.values():
         run()
-        times.append(time.perf_counter() - started)
-    return tokens / min(times)
+    best = dict.fromkeys(runs, float("inf"))
+    for _ in range(repeats):
+        for name, run in runs.items():
+            started = time.perf_counter()
+            run()
+            best[name] = min(best[name], time.perf_counter() - started)
+    return [(name, tokens / seconds) for name, seconds in best.items()]
 
 
 def main() -> None:
@@ -45,7 +52,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=2048)
     parser.add_argument("--window", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
 
     handle = load_model(resolve_model(args.model), "auto", "auto")
@@ -80,12 +87,16 @@ def main() -> None:
             progress=False,
         )
 
-    rows = [
-        ("full forward, plain", best_rate(forward(handle.model), tokens, args.repeats)),
-        ("full forward, 64 neurons/layer ablated", best_rate(ablated, tokens, args.repeats)),
-        ("base forward, plain", best_rate(forward(handle.model.base_model), tokens, args.repeats)),
-        ("base forward, statistics hooks", best_rate(statistics, tokens, args.repeats)),
-    ]
+    rows = best_rates(
+        {
+            "full forward, plain": forward(handle.model),
+            "full forward, 64 neurons/layer ablated": ablated,
+            "base forward, plain": forward(handle.model.base_model),
+            "base forward, statistics hooks": statistics,
+        },
+        tokens,
+        args.repeats,
+    )
     print(
         f"{handle.info.name} {handle.info.dtype} on {handle.info.device}, {torch.get_num_threads()} threads, "
         f"{tokens} tokens in windows of {args.window}, batch {args.batch_size}"
