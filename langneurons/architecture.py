@@ -104,11 +104,6 @@ def neuron_sites(model: nn.Module, architecture: Architecture) -> list[nn.Module
     return sites
 
 
-def module_at(model: nn.Module, architecture: Architecture, path: str) -> nn.Module:
-    """Return the module at ``path`` (e.g. the adapter's final norm or unembedding)."""
-    return _submodule(model, architecture, path)
-
-
 def _submodule(model: nn.Module, architecture: Architecture, path: str) -> nn.Module:
     try:
         module = model.get_submodule(path)
