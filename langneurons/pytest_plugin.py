@@ -357,10 +357,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             for spec in scores
         ]
         write(table(["neurons", *columns], rows))
+    label = "seconds (phases summed over workers)" if "worker_timings" in run else "seconds"
+    timings = _timings(config, session.timings.seconds)
     write("")
-    write(
-        "seconds: "
-        + ", ".join(f"{k} {v:.1f}" for k, v in _timings(config, session.timings.seconds).items())
-    )
+    write(f"{label}: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     for path in config.stash[_WRITTEN]:
         write(f"results: {path}")
