@@ -11,16 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 
 @contextlib.contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path that replaces ``target`` when the block succeeds.
 
-    For writers that need a path (``safetensors``, ``save_pretrained``).
+    Every writer goes through it: text files, ``safetensors``, ``save_pretrained``.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -42,12 +41,7 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(target: Path, write: Callable[[IO[bytes]], object]) -> None:
-    """Call ``write`` on a binary handle whose content replaces ``target`` atomically."""
-    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
-        write(handle)
-
-
 def atomic_write_text(target: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``target`` atomically."""
-    atomic_write(target, lambda handle: handle.write(text.encode("utf-8")))
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(text.encode("utf-8"))

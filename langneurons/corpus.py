@@ -21,7 +21,6 @@ from typing import Literal
 from langneurons.registry import Registry
 
 Split = Literal["identify", "evaluate"]
-SPLITS: tuple[str, ...] = ("identify", "evaluate")
 
 
 @dataclass(frozen=True)

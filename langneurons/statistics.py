@@ -59,33 +59,6 @@ class ActivationStats:
     prefix_tokens: torch.Tensor | None = None
     prefix_over_zero: torch.Tensor | None = None
 
-    def select(self, languages: Sequence[str]) -> ActivationStats:
-        """Return the statistics of ``languages``, in that order.
-
-        Raises:
-            FormatError: a language has no statistics here.
-        """
-        missing = [lang for lang in languages if lang not in self.languages]
-        if missing:
-            raise FormatError(
-                f"no statistics for {', '.join(missing)} (have {', '.join(self.languages)})"
-            )
-        rows = [self.languages.index(lang) for lang in languages]
-
-        def pick(tensor: torch.Tensor | None) -> torch.Tensor | None:
-            return None if tensor is None else tensor[rows]
-
-        return ActivationStats(
-            tuple(languages),
-            self.tokens[rows],
-            self.over_zero[rows],
-            pick(self.sums),
-            pick(self.sums_sq),
-            self.provenance,
-            pick(self.prefix_tokens),
-            pick(self.prefix_over_zero),
-        )
-
     def mean(self) -> torch.Tensor:
         """Return the mean activation, [K, layers, neurons] float64.
 
@@ -135,7 +108,7 @@ def collect(
         acc = _Accumulators(layers)
         items = list(windows(handle.tokenizer, paragraphs, window, max_tokens))
         bar = tqdm(
-            total=sum(len(w.ids) - w.prefix for w in items),
+            total=sum(w.text_tokens for w in items),
             desc=f"statistics {lang}",
             unit="tok",
             disable=not progress,
@@ -147,9 +120,9 @@ def collect(
                 acc.skip, acc.positions = batch[0].prefix, len(batch[0].ids)
                 ids = torch.tensor([w.ids for w in batch], device=handle.model.device)
                 base(input_ids=ids, use_cache=False)
-                bar.update(sum(len(w.ids) - w.prefix for w in batch))
+                bar.update(sum(w.text_tokens for w in batch))
         bar.close()
-        tokens[k] = acc.tokens(items)
+        tokens[k] = sum(w.text_tokens for w in items)
         over_zero[k], sums[k], sums_sq[k] = acc.result(width)
     elapsed = time.perf_counter() - started
     info = dict(provenance or {})
@@ -188,10 +161,6 @@ class _Accumulators:
                 self.sums_sq[layer] += squares
 
         return record
-
-    @staticmethod
-    def tokens(items: Sequence[Any]) -> int:
-        return sum(len(w.ids) - w.prefix for w in items)
 
     def result(self, width: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         import torch

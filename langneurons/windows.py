@@ -28,6 +28,11 @@ class Window:
     ids: tuple[int, ...]
     prefix: int
 
+    @property
+    def text_tokens(self) -> int:
+        """Number of text tokens (the ids after the prefix)."""
+        return len(self.ids) - self.prefix
+
 
 def windows(
     tokenizer: PreTrainedTokenizerBase,
