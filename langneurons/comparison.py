@@ -1,10 +1,11 @@
-"""Compare neuron sets: sizes per language and category, overlap, distribution over layers.
+"""Compare neuron sets: sizes per language and category, overlap, layers, phases.
 
 Works on any sets of one model shape: several methods on one model, or one
 method on a base model and its aligned version (Zhang et al. 2025's before/after
 analysis). Neurons assigned to exactly one language are *language-specific*, to
 several *language-related* (Zhang et al.'s categories, derived here for every
-set); every other neuron of the model is *language-agnostic*.
+set); every other neuron of the model is *language-agnostic*. The layers are divided
+into Zhang et al.'s four phases by :func:`langneurons.phases.locate`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from langneurons.errors import ShapeMismatchError
 from langneurons.method import categories
 from langneurons.neuron_set import NeuronSet
+from langneurons.phases import PHASES, Phases, locate
 from langneurons.report import table
 
 CATEGORIES = ("specific", "related")
@@ -31,6 +33,7 @@ class Comparison:
         category_counts: set -> "specific" / "related" / "agnostic" -> distinct neurons.
         overlap: language -> [i][j] Jaccard index between the sets i and j.
         per_layer: set -> category -> distinct neurons per layer.
+        phases: set -> the four phases located from its language neurons per layer.
     """
 
     names: list[str]
@@ -39,6 +42,7 @@ class Comparison:
     category_counts: dict[str, dict[str, int]]
     overlap: dict[str, list[list[float]]]
     per_layer: dict[str, dict[str, list[int]]]
+    phases: dict[str, Phases]
 
 
 def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
@@ -78,7 +82,13 @@ def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
         for lang in languages
     }
     counts = {name: {lang: s.count(lang) for lang in s.languages} for name, s in sets.items()}
-    return Comparison(names, languages, counts, category_counts, overlap, per_layer)
+    phases = {name: locate(layer_totals(per_layer[name])) for name in names}
+    return Comparison(names, languages, counts, category_counts, overlap, per_layer, phases)
+
+
+def layer_totals(per_layer: dict[str, list[int]]) -> list[int]:
+    """Language-specific plus language-related neurons in each layer."""
+    return [s + r for s, r in zip(per_layer["specific"], per_layer["related"], strict=True)]
 
 
 def render(result: Comparison) -> str:
@@ -92,19 +102,7 @@ def render(result: Comparison) -> str:
         ),
         "",
         "neurons per category (distinct neurons)",
-        table(
-            ["set", "specific", "related", "agnostic"],
-            [
-                [
-                    n,
-                    *(
-                        str(result.category_counts[n][c])
-                        for c in ("specific", "related", "agnostic")
-                    ),
-                ]
-                for n in names
-            ],
-        ),
+        table(["set", "specific", "related", "agnostic"], _category_rows(result)),
     ]
     if len(names) > 1:
         pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
@@ -122,6 +120,21 @@ def render(result: Comparison) -> str:
                 ],
             ),
         ]
+    parts += [
+        "",
+        "phases (Zhang et al. 2025; layers)",
+        table(
+            ["set", *PHASES, "valley shape"],
+            [
+                [
+                    n,
+                    *(result.phases[n].label(p) for p in PHASES),
+                    "yes" if result.phases[n].matches_paper else "no",
+                ]
+                for n in names
+            ],
+        ),
+    ]
     layers = len(next(iter(result.per_layer.values()))["specific"])
     parts += [
         "",
@@ -131,16 +144,24 @@ def render(result: Comparison) -> str:
             [
                 [
                     str(i),
-                    *(
-                        str(result.per_layer[n]["specific"][i] + result.per_layer[n]["related"][i])
-                        for n in names
-                    ),
+                    *(str(layer_totals(result.per_layer[n])[i]) for n in names),
                 ]
                 for i in range(layers)
             ],
         ),
     ]
     return "\n".join(parts)
+
+
+def _category_rows(result: Comparison) -> list[list[str]]:
+    """One row per set; with two sets (say base and aligned), a row of their differences."""
+    kinds = ("specific", "related", "agnostic")
+    counts = result.category_counts
+    rows = [[n, *(str(counts[n][c]) for c in kinds)] for n in result.names]
+    if len(result.names) == 2:
+        a, b = result.names
+        rows.append([f"{b} - {a}", *(f"{counts[b][c] - counts[a][c]:+d}" for c in kinds)])
+    return rows
 
 
 def _distinct(languages: Mapping[str, Mapping[int, tuple[int, ...]]]) -> set[tuple[int, int]]:

@@ -9,7 +9,10 @@ from langneurons.comparison import Comparison
 
 
 def layer_distribution(result: Comparison, path: Path) -> None:
-    """Plot language-specific and language-related neurons per layer for every set."""
+    """Plot language-specific and language-related neurons per layer for every set.
+
+    Dotted lines in a set's colour mark where its phases (:mod:`langneurons.phases`) begin.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -19,7 +22,10 @@ def layer_distribution(result: Comparison, path: Path) -> None:
     for axis, category in zip(axes, ("specific", "related"), strict=True):
         for name in result.names:
             counts = result.per_layer[name][category]
-            axis.plot(range(len(counts)), counts, marker="o", markersize=3, label=name)
+            (line,) = axis.plot(range(len(counts)), counts, marker="o", markersize=3, label=name)
+            for span in list(result.phases[name].ranges.values())[1:]:
+                if span is not None:
+                    axis.axvline(span[0] - 0.5, color=line.get_color(), linestyle=":", alpha=0.7)
         axis.set_title(f"language-{category} neurons")
         axis.set_xlabel("layer")
         axis.grid(alpha=0.3)

@@ -8,7 +8,9 @@ their binary search found, 0.109375.
 
 import pytest
 
-from langneurons.method import identify
+from langneurons.comparison import layer_totals
+from langneurons.method import categories, identify
+from langneurons.phases import PHASES, locate
 from langneurons.reference import MGSM_LANGUAGES as LANGS
 from langneurons.reference import MGSM_TAG as TAG
 from langneurons.reference import mgsm_mask, mgsm_statistics
@@ -92,3 +94,17 @@ def test_command_line_import_stats_then_identify_gives_the_published_mask(
     }
     assert got == published
     assert set(data["categories"]) == {"specific", "related"}
+
+
+def test_the_published_mask_shows_the_four_phases_the_paper_describes(published):
+    split = categories(published)
+    per_layer = {
+        name: [
+            len({(layer, n) for ls in chosen.values() for n in ls.get(layer, ())})
+            for layer in range(32)
+        ]
+        for name, chosen in split.items()
+    }
+    phases = locate(layer_totals(per_layer))
+    assert phases.matches_paper
+    assert [phases.label(p) for p in PHASES] == ["0-4", "5-17", "18-29", "30-31"]

@@ -50,3 +50,10 @@ def test_compare_command_writes_the_figure(tmp_path, capsys):
     assert main(["compare", *paths, "--figure", str(figure)]) == 0
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Jaccard overlap per language" in capsys.readouterr().out
+
+
+def test_two_sets_get_a_difference_row_and_a_phase_table():
+    text = render(compare({"base": make(A), "aligned": make(B)}))
+    # aligned: (0,2),(0,3),(0,4),(0,5),(2,7) all specific; base: 3 specific, 1 related
+    assert "aligned - base" in text and "+2" in text and "-1" in text
+    assert "phases (Zhang et al. 2025; layers)" in text
