@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langneurons.model_handle import ModelHandle
     from langneurons.neuron_set import NeuronSet
+    from langneurons.statistics import ActivationStats
 
 
 @dataclass
@@ -41,6 +42,8 @@ class RunContext:
         seed: seed of every random control.
         timings: where kinds record their phases.
         progress: show progress bars.
+        statistics: the run's activation statistics on the identification corpus
+            (collected or read from the cache on first call).
         shared: results that do not depend on the neuron set (e.g. perplexities of
             the unmodified model), shared by every set of the run.
     """
@@ -50,5 +53,6 @@ class RunContext:
     batch_size: int
     seed: int
     timings: Timings
+    statistics: Callable[[], ActivationStats]
     progress: bool = True
     shared: dict[Any, Any] = field(default_factory=dict)

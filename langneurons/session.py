@@ -113,6 +113,11 @@ class BenchmarkSession:
             seen.update(dict.fromkeys(task.languages))
         return list(seen)
 
+    @property
+    def histograms(self) -> bool:
+        """Whether a task needs activation histograms (percentile steering values)."""
+        return any(task.fields.needs_histograms() for task in self.tasks)
+
     @cached_property
     def shape(self) -> ModelShape:
         """The model's shape, read from its config (prepares a packaged model once)."""
@@ -137,6 +142,7 @@ class BenchmarkSession:
                 self.options.batch_size,
                 self.options.seed,
                 self.timings,
+                lambda: self.statistics(handle),
                 self.options.progress,
                 self.shared,
             )
@@ -171,6 +177,8 @@ class BenchmarkSession:
             "corpus_sha256": sha,
             "window": STATISTICS_WINDOW,
         }
+        if self.histograms:
+            fields["histograms"] = True
         path = cache.statistics_path(info.name, cache.statistics_key(fields))
         provenance = {
             "model": _model_record(info.to_dict()),
@@ -180,7 +188,7 @@ class BenchmarkSession:
         }
         with self.timings.phase("statistics"):
             self._stats, _ = cache.cached_statistics(
-                path, lambda: _collect(handle, texts, provenance, self.options)
+                path, lambda: _collect(handle, texts, provenance, self.options, self.histograms)
             )
         return self._stats
 
@@ -227,6 +235,7 @@ def _collect(
     texts: dict[str, list[str]],
     provenance: dict[str, Any],
     options: RunOptions,
+    histograms: bool,
 ) -> ActivationStats:
     from langneurons.statistics import collect
 
@@ -237,4 +246,5 @@ def _collect(
         batch_size=options.batch_size,
         provenance=provenance,
         progress=options.progress,
+        histograms=histograms,
     )

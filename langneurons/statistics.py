@@ -3,8 +3,9 @@
 One streamed pass over a corpus per language collects, for every neuron at the
 activation site, the number of text tokens with activation > 0 (LAPE's
 ``over_zero``), the sum and the sum of squares of its activation, and the token
-count. Accumulators have a fixed size ([layers, neurons] per language), so memory
-does not grow with the number of tokens. The pass runs the model's base module
+count; on request also a histogram of each neuron's activations (for percentiles).
+Accumulators have a fixed size ([layers, neurons] per language, times the bins of
+a histogram), so memory does not grow with the number of tokens. The pass runs the model's base module
 (``model.base_model``): the statistics need no logits, and skipping the
 unembedding saves most of the compute on large-vocabulary models.
 
@@ -32,6 +33,12 @@ if TYPE_CHECKING:
 
 FORMAT = "langneurons.statistics/1"
 
+#: Upper edges of the positive histogram bins: 10^-3 to 10^3, eight bins per decade
+#: (each 1.33 times the last). Bin 0 counts activations <= 0, bin 1 (0, 1e-3],
+#: bin j + 1 (edge[j - 1], edge[j]], the last bin everything above 1e3.
+HISTOGRAM_EDGES = [10 ** (i / 8 - 3) for i in range(49)]
+HISTOGRAM_BINS = len(HISTOGRAM_EDGES) + 2
+
 
 @dataclass(frozen=True)
 class ActivationStats:
@@ -48,6 +55,8 @@ class ActivationStats:
         prefix_tokens: [K] int64, tokens of the prompts alone, when the corpus
             is prompt + response and only response tokens should count.
         prefix_over_zero: [K, layers, neurons] int64, ``over_zero`` of the prompts alone.
+        histograms: [K, layers, neurons, HISTOGRAM_BINS] int64 activation counts per
+            bin (see ``HISTOGRAM_EDGES``), when collected with ``histograms=True``.
     """
 
     languages: tuple[str, ...]
@@ -58,6 +67,7 @@ class ActivationStats:
     provenance: dict[str, Any]
     prefix_tokens: torch.Tensor | None = None
     prefix_over_zero: torch.Tensor | None = None
+    histograms: torch.Tensor | None = None
 
     def mean(self) -> torch.Tensor:
         """Return the mean activation, [K, layers, neurons] float64.
@@ -72,6 +82,35 @@ class ActivationStats:
             )
         return self.sums / self.tokens.clamp(min=1)[:, None, None]
 
+    def quantile(self, percent: float) -> torch.Tensor:
+        """Return the ``percent`` percentile of each neuron's activation, [K, layers, neurons].
+
+        Read from the histograms, interpolating linearly inside a bin (so exact to
+        the bin width, a factor of 1.33); 0 when it falls among activations <= 0,
+        1e3 above the last edge.
+
+        Raises:
+            FormatError: the statistics were collected without histograms.
+        """
+        import torch
+
+        if self.histograms is None:
+            raise FormatError(
+                "these statistics have no histograms; percentile values need statistics "
+                "collected with histograms (a task asking for pNN gets them)"
+            )
+        counts = self.histograms.double()
+        cumulative = counts.cumsum(-1)
+        target = (percent / 100 * self.tokens.double().clamp(min=1))[:, None, None, None]
+        bin_ = torch.searchsorted(cumulative, target.expand(*cumulative.shape[:-1], 1).contiguous())
+        bin_ = bin_.clamp(max=HISTOGRAM_BINS - 1)
+        before = (cumulative - counts).gather(-1, bin_)
+        inside = counts.gather(-1, bin_).clamp(min=1)
+        fraction = ((target - before) / inside).clamp(0, 1)
+        edges = torch.tensor([0.0, 0.0, *HISTOGRAM_EDGES, HISTOGRAM_EDGES[-1]], dtype=torch.float64)
+        lower, upper = edges[bin_], edges[(bin_ + 1).clamp(max=len(edges) - 1)]
+        return (lower + fraction * (upper - lower)).squeeze(-1)
+
 
 def collect(
     handle: ModelHandle,
@@ -81,6 +120,7 @@ def collect(
     max_tokens: int | None = None,
     provenance: dict[str, Any] | None = None,
     progress: bool = True,
+    histograms: bool = False,
 ) -> ActivationStats:
     """Run the model over each language's paragraphs and accumulate statistics.
 
@@ -92,6 +132,9 @@ def collect(
         max_tokens: text tokens per language (None: all).
         provenance: recorded with the statistics.
         progress: show a progress bar per language.
+        histograms: also count activations per bin (percentiles; the pass costs
+            about a third more on CPU, and the file grows by ``HISTOGRAM_BINS``
+            counts per neuron and language).
     """
     import torch
     from tqdm.auto import tqdm
@@ -101,11 +144,12 @@ def collect(
     over_zero = torch.zeros(shape, dtype=torch.int64)
     sums = torch.zeros(shape, dtype=torch.float64)
     sums_sq = torch.zeros(shape, dtype=torch.float64)
+    bins = torch.zeros((*shape, HISTOGRAM_BINS), dtype=torch.int64) if histograms else None
     tokens = torch.zeros(len(corpus), dtype=torch.int64)
     base = handle.model.base_model
     started = time.perf_counter()
     for k, (lang, paragraphs) in enumerate(corpus.items()):
-        acc = _Accumulators(layers)
+        acc = _Accumulators(layers, width, histograms)
         items = list(windows(handle.tokenizer, paragraphs, window, max_tokens))
         bar = tqdm(
             total=sum(w.text_tokens for w in items),
@@ -123,62 +167,68 @@ def collect(
                 bar.update(sum(w.text_tokens for w in batch))
         bar.close()
         tokens[k] = sum(w.text_tokens for w in items)
-        over_zero[k], sums[k], sums_sq[k] = acc.result(width)
+        over_zero[k], sums[k], sums_sq[k] = (acc.stacked(name) for name in _Accumulators.TOTALS)
+        if bins is not None:
+            bins[k] = acc.stacked("bins").reshape(layers, width, HISTOGRAM_BINS)
     elapsed = time.perf_counter() - started
     info = dict(provenance or {})
     info.update(window=window, max_tokens=max_tokens, seconds=round(elapsed, 2))
-    return ActivationStats(tuple(corpus), tokens, over_zero, sums, sums_sq, info)
+    return ActivationStats(tuple(corpus), tokens, over_zero, sums, sums_sq, info, histograms=bins)
 
 
 class _Accumulators:
-    """Running per-layer sums on the device of each layer's activations."""
+    """Running per-layer totals on the device of each layer's activations."""
 
-    def __init__(self, layers: int) -> None:
+    TOTALS = ("over_zero", "sums", "sums_sq")
+
+    def __init__(self, layers: int, width: int, histograms: bool) -> None:
         self.skip = 0
         self.positions = 0
-        self.over_zero: list[Any] = [None] * layers
-        self.sums: list[Any] = [None] * layers
-        self.sums_sq: list[Any] = [None] * layers
+        self.width = width
+        self.histograms = histograms
+        self.totals: dict[str, list[Any]] = {
+            name: [None] * layers for name in (*self.TOTALS, "bins")
+        }
 
     def hook(self, layer: int) -> Any:
-
         def record(module: Any, inputs: Any, output: torch.Tensor) -> None:
             # [batch, positions, neurons]; some families flatten the first two axes. One
             # batch is summed in float32 over a 2-D view (3x faster on CPU than float64
             # reductions over two axes; a batch holds too few tokens to lose precision);
             # the running totals are float64.
-            width = output.shape[-1]
-            act = output.reshape(-1, self.positions, width)[:, self.skip :, :]
-            act = act.reshape(-1, width).float()
-            positive = (act > 0).sum(0)
-            total = act.sum(0).double()
-            squares = (act * act).sum(0).double()
-            if self.over_zero[layer] is None:
-                self.over_zero[layer], self.sums[layer], self.sums_sq[layer] = (
-                    positive,
-                    total,
-                    squares,
-                )
-            else:
-                self.over_zero[layer] += positive
-                self.sums[layer] += total
-                self.sums_sq[layer] += squares
+            act = output.reshape(-1, self.positions, self.width)[:, self.skip :, :]
+            act = act.reshape(-1, self.width).float()
+            found = {
+                "over_zero": (act > 0).sum(0),
+                "sums": act.sum(0).double(),
+                "sums_sq": (act * act).sum(0).double(),
+            }
+            if self.histograms:
+                found["bins"] = _bin_counts(act)
+            for name, value in found.items():
+                running = self.totals[name]
+                running[layer] = value if running[layer] is None else running[layer] + value
 
         return record
 
-    def result(self, width: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def stacked(self, name: str) -> torch.Tensor:
+        """The totals of every layer, on the CPU, [layers, ...] (zeros for a layer never seen)."""
         import torch
 
-        def stacked(values: list[Any], dtype: torch.dtype) -> torch.Tensor:
-            return torch.stack(
-                [v.cpu() if v is not None else torch.zeros(width, dtype=dtype) for v in values]
-            ).to(dtype)
+        size = self.width * HISTOGRAM_BINS if name == "bins" else self.width
+        dtype = torch.float64 if name in ("sums", "sums_sq") else torch.int64
+        empty = torch.zeros(size, dtype=dtype)
+        return torch.stack([empty if v is None else v.cpu() for v in self.totals[name]])
 
-        return (
-            stacked(self.over_zero, torch.int64),
-            stacked(self.sums, torch.float64),
-            stacked(self.sums_sq, torch.float64),
-        )
+
+def _bin_counts(act: torch.Tensor) -> torch.Tensor:
+    """Counts per (neuron, bin) of ``act`` [tokens, neurons], flattened to [neurons * bins]."""
+    import torch
+
+    edges = torch.tensor(HISTOGRAM_EDGES, device=act.device)
+    bins = (torch.bucketize(act, edges) + 1).masked_fill_(act <= 0, 0)
+    offsets = torch.arange(act.shape[1], device=act.device) * HISTOGRAM_BINS
+    return torch.bincount((bins + offsets).flatten(), minlength=act.shape[1] * HISTOGRAM_BINS)
 
 
 def save(stats: ActivationStats, path: Path) -> None:
@@ -194,6 +244,7 @@ def save(stats: ActivationStats, path: Path) -> None:
             "sums_sq": stats.sums_sq,
             "prefix_tokens": stats.prefix_tokens,
             "prefix_over_zero": stats.prefix_over_zero,
+            "histograms": stats.histograms,
         }.items()
         if tensor is not None
     }
@@ -230,6 +281,7 @@ def load(path: Path) -> ActivationStats:
         json.loads(metadata["provenance"]),
         tensors.get("prefix_tokens"),
         tensors.get("prefix_over_zero"),
+        tensors.get("histograms"),
     )
 
 

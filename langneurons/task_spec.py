@@ -46,6 +46,10 @@ class TaskFields(BaseModel):
     languages: list[str] = Field(description="ISO 639-1 codes")
     data: DataSpec
 
+    def needs_histograms(self) -> bool:
+        """Whether the task needs activation histograms in the statistics (percentiles)."""
+        return False
+
 
 @dataclass(frozen=True)
 class TaskSpec:

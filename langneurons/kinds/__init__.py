@@ -1,5 +1,5 @@
 """Task kinds; importing this package registers them."""
 
-from langneurons.kinds import ablation
+from langneurons.kinds import ablation, steering
 
-__all__ = ["ablation"]
+__all__ = ["ablation", "steering"]

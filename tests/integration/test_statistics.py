@@ -66,3 +66,30 @@ def test_statistics_file_round_trip_and_cache_reuse(tiny_model_folder, tmp_path)
     assert torch.equal(first.over_zero, second.over_zero) and second.provenance["x"] == 1
     save(first, tmp_path / "s.safetensors")
     assert torch.equal(load(tmp_path / "s.safetensors").sums_sq, first.sums_sq)
+
+
+def test_histograms_count_every_token_and_give_percentiles_to_the_bin_width(tiny_model_folder):
+    handle = load_model(resolve_model(str(tiny_model_folder)), "float32", "cpu")
+    corpus = {"en": [SAMPLE_TEXT["en"]] * 6}
+    stats = collect(handle, corpus, window=16, batch_size=3, progress=False, histograms=True)
+    assert torch.equal(stats.histograms.sum(-1), stats.tokens[:, None, None].expand(1, 2, 24))
+    # bins above 0 add up to over_zero
+    assert torch.equal(stats.histograms[..., 1:].sum(-1), stats.over_zero)
+    kept = []
+    site = handle.sites()[0]
+    hook = site.register_forward_hook(
+        lambda m, i, o: kept.append(o[:, 1:].reshape(-1, o.shape[-1]).clone()) and None
+    )
+    try:
+        with torch.no_grad():
+            for w in windows(handle.tokenizer, corpus["en"], 16):
+                handle.model(input_ids=torch.tensor([w.ids]))
+    finally:
+        hook.remove()
+    acts = torch.cat(kept).double()
+    exact = torch.quantile(acts, 0.9, dim=0)
+    estimate = stats.quantile(90)[0, 0]
+    positive = exact > 1e-3
+    assert positive.any()
+    ratio = estimate[positive] / exact[positive]
+    assert ((ratio > 1 / 1.34) & (ratio < 1.34)).all(), ratio
