@@ -53,14 +53,18 @@ def generate(
     import torch
 
     tokenizer = handle.tokenizer
-    tokenizer.padding_side = "left"
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     texts: list[str] = []
     batches = []
     tokens = 0
     started = time.perf_counter()
     for i in range(0, len(prompts), batch_size):
-        enc = tokenizer(list(prompts[i : i + batch_size]), return_tensors="pt", padding=True)
+        enc = tokenizer(
+            list(prompts[i : i + batch_size]),
+            return_tensors="pt",
+            padding=True,
+            padding_side="left",
+        )
         enc = enc.to(handle.model.device)
         length = enc.input_ids.shape[1]
         within = intervention(length) if intervention else contextlib.nullcontext()
