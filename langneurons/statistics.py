@@ -82,8 +82,11 @@ class ActivationStats:
             )
         return self.sums / self.tokens.clamp(min=1)[:, None, None]
 
-    def quantile(self, percent: float) -> torch.Tensor:
-        """Return the ``percent`` percentile of each neuron's activation, [K, layers, neurons].
+    def quantile(self, percent: float, language: str) -> torch.Tensor:
+        """Return the ``percent`` percentile of each neuron's activation in ``language``.
+
+        One language at a time ([layers, neurons]): the histograms of all languages
+        of a 7B model, in float64, would take gigabytes.
 
         Read from the histograms, interpolating linearly inside a bin (so exact to
         the bin width, a factor of 1.33); 0 when it falls among activations <= 0,
@@ -99,9 +102,10 @@ class ActivationStats:
                 "these statistics have no histograms; percentile values need statistics "
                 "collected with histograms (a task asking for pNN gets them)"
             )
-        counts = self.histograms.double()
+        k = self.languages.index(language)
+        counts = self.histograms[k].double()
         cumulative = counts.cumsum(-1)
-        target = (percent / 100 * self.tokens.double().clamp(min=1))[:, None, None, None]
+        target = torch.tensor(percent / 100 * max(int(self.tokens[k]), 1), dtype=torch.float64)
         bin_ = torch.searchsorted(cumulative, target.expand(*cumulative.shape[:-1], 1).contiguous())
         bin_ = bin_.clamp(max=HISTOGRAM_BINS - 1)
         before = (cumulative - counts).gather(-1, bin_)

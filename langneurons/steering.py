@@ -64,10 +64,10 @@ def steering_values(
         raise ConfigError(
             f"the statistics have no '{language}' (they have {', '.join(stats.languages)})"
         )
-    k = stats.languages.index(language)
-    per_neuron = (
-        stats.mean()[k] if value.percentile is None else stats.quantile(value.percentile)[k]
-    )
+    if value.percentile is None:
+        per_neuron = stats.mean()[stats.languages.index(language)]
+    else:
+        per_neuron = stats.quantile(value.percentile, language)
     return {
         layer: [float(per_neuron[layer, n]) * value.factor for n in idx]
         for layer, idx in neurons.items()

@@ -5,31 +5,18 @@ checked language's own perplexity must rise well above the others' and above a
 random set of the same per-layer sizes.
 """
 
-from pathlib import Path
-
 import pytest
 
-from langneurons.session import BenchmarkSession, RunOptions
 from langneurons.task_kind import task_kind
+from tests.e2e.run import lape_run
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 CHECKED = ["ru", "id", "es"]
 
 
 @pytest.fixture(scope="module")
 def run():
-    session = BenchmarkSession(
-        RunOptions(
-            model="gemma-3-270m",
-            neurons="lape",
-            tasks=(ROOT / "tasks" / "ablation_perplexity.yaml",),
-            progress=False,
-        )
-    )
-    context = session.context("lape")
-    task = session.tasks[0]
-    return task, context, task_kind(task.kind).evaluator(task, context)
+    return lape_run("ablation_perplexity.yaml")
 
 
 def cell(task, x, y):

@@ -1,0 +1,24 @@
+"""One task on the real default model with LAPE neurons, as the benchmark runs it."""
+
+from pathlib import Path
+
+from langneurons.session import BenchmarkSession, RunOptions
+from langneurons.task_kind import task_kind
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lape_run(task_file, langs=None):
+    """Return (task, context, cell evaluator) for ``tasks/<task_file>`` on gemma-3-270m."""
+    session = BenchmarkSession(
+        RunOptions(
+            model="gemma-3-270m",
+            neurons="lape",
+            tasks=(ROOT / "tasks" / task_file,),
+            langs=langs,
+            progress=False,
+        )
+    )
+    context = session.context("lape")
+    task = session.tasks[0]
+    return task, context, task_kind(task.kind).evaluator(task, context)
