@@ -27,6 +27,8 @@ class Architecture:
 
     Attributes:
         family: short family name recorded in outputs ("llama", "gemma3", ...).
+        layer: path template of decoder layer ``{i}``, whose output is the
+            residual stream the logit lens reads.
         site: path template of the activation module of layer ``{i}``.
         final_norm: path of the norm applied before the unembedding.
         unembed: path of the output projection to the vocabulary.
@@ -36,6 +38,7 @@ class Architecture:
     """
 
     family: str
+    layer: str
     site: str
     final_norm: str
     unembed: str
@@ -102,6 +105,30 @@ def neuron_sites(model: nn.Module, architecture: Architecture) -> list[nn.Module
             f"'{architecture.site}'; per-layer hooks would interfere"
         )
     return sites
+
+
+def decoder_layers(model: nn.Module, architecture: Architecture) -> list[nn.Module]:
+    """Return every decoder layer of ``model``, in order.
+
+    Raises:
+        UnsupportedModelError: a declared path does not exist.
+    """
+    return [
+        _submodule(model, architecture, architecture.layer.format(i=i))
+        for i in range(num_layers(model))
+    ]
+
+
+def output_head(model: nn.Module, architecture: Architecture) -> tuple[nn.Module, nn.Module]:
+    """Return the final norm and the unembedding of ``model``.
+
+    Raises:
+        UnsupportedModelError: a declared path does not exist.
+    """
+    return (
+        _submodule(model, architecture, architecture.final_norm),
+        _submodule(model, architecture, architecture.unembed),
+    )
 
 
 def _submodule(model: nn.Module, architecture: Architecture, path: str) -> nn.Module:

@@ -10,6 +10,7 @@ from langneurons.architecture import Architecture, register
 register(
     Architecture(
         family="bloom",
+        layer="transformer.h.{i}",
         site="transformer.h.{i}.mlp.gelu_impl",
         final_norm="transformer.ln_f",
         unembed="lm_head",

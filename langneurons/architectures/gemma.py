@@ -12,6 +12,7 @@ from langneurons.architecture import Architecture, register
 def _gemma(family: str, softcap: str | None) -> Architecture:
     return Architecture(
         family=family,
+        layer="model.layers.{i}",
         site="model.layers.{i}.mlp.act_fn",
         final_norm="model.norm",
         unembed="lm_head",

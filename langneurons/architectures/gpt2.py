@@ -7,6 +7,7 @@ from langneurons.architecture import Architecture, register
 register(
     Architecture(
         family="gpt2",
+        layer="transformer.h.{i}",
         site="transformer.h.{i}.mlp.act",
         final_norm="transformer.ln_f",
         unembed="lm_head",

@@ -7,6 +7,7 @@ from langneurons.architecture import Architecture, register
 register(
     Architecture(
         family="gpt_neox",
+        layer="gpt_neox.layers.{i}",
         site="gpt_neox.layers.{i}.mlp.act",
         final_norm="gpt_neox.final_layer_norm",
         unembed="lm_head",

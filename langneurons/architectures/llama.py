@@ -11,6 +11,7 @@ from langneurons.architecture import Architecture, register
 
 LLAMA = Architecture(
     family="llama",
+    layer="model.layers.{i}",
     site="model.layers.{i}.mlp.act_fn",
     final_norm="model.norm",
     unembed="lm_head",

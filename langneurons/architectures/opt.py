@@ -13,6 +13,7 @@ from langneurons.architecture import Architecture, register
 register(
     Architecture(
         family="opt",
+        layer="model.decoder.layers.{i}",
         site="model.decoder.layers.{i}.activation_fn",
         final_norm="model.decoder.final_layer_norm",
         unembed="lm_head",
@@ -23,6 +24,7 @@ register(
 register(
     Architecture(
         family="xglm",
+        layer="model.layers.{i}",
         site="model.layers.{i}.activation_fn",
         final_norm="model.layer_norm",
         unembed="lm_head",

@@ -7,6 +7,7 @@ from langneurons.architecture import Architecture, register
 register(
     Architecture(
         family="phi3",
+        layer="model.layers.{i}",
         site="model.layers.{i}.mlp.activation_fn",
         final_norm="model.norm",
         unembed="lm_head",

@@ -1,0 +1,56 @@
+"""The logit lens: at the last layer it is the model's own output, for every family."""
+
+import pytest
+import torch
+
+from langneurons.architecture import architecture_for
+from langneurons.lens import decode, last_position_states
+from tests.synthetic import FAMILIES, tiny_model
+
+IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3], [1, 9, 8, 7, 6, 5, 4, 2]])
+
+
+@pytest.fixture(scope="module", params=sorted(FAMILIES))
+def model(request):
+    model = tiny_model(request.param)
+    if hasattr(model.config, "final_logit_softcapping"):
+        # a cap small enough to change the logits, so that leaving it out would show
+        model.config.final_logit_softcapping = 0.5
+    return model
+
+
+def test_lens_at_the_last_layer_equals_the_model_logits(model):
+    architecture = architecture_for(model)
+    layers = list(range(model.config.num_hidden_layers))
+    states = last_position_states(model, architecture, {"input_ids": IDS}, layers)
+    assert states.shape == (2, len(layers), model.config.hidden_size)
+    with torch.no_grad():
+        logits = model(input_ids=IDS).logits[:, -1]
+    lens = decode(model, architecture, states[:, -1])
+    torch.testing.assert_close(lens, logits.float(), rtol=1e-5, atol=1e-5)
+
+
+def test_earlier_layers_decode_to_other_distributions(model):
+    architecture = architecture_for(model)
+    states = last_position_states(model, architecture, {"input_ids": IDS}, [0, 1])
+    first, last = (
+        decode(model, architecture, states[:, 0]),
+        decode(model, architecture, states[:, 1]),
+    )
+    assert not torch.allclose(first, last)
+
+
+def test_soft_capping_is_applied_where_the_family_declares_it(model):
+    architecture = architecture_for(model)
+    if architecture.logit_softcap is None:
+        pytest.skip("the family does not cap its logits")
+    states = last_position_states(model, architecture, {"input_ids": IDS}, [1])
+    assert decode(model, architecture, states[:, 0]).abs().max() <= 0.5
+
+
+def test_only_the_requested_layers_are_kept_and_hooks_are_removed(model):
+    architecture = architecture_for(model)
+    states = last_position_states(model, architecture, {"input_ids": IDS}, [1])
+    assert states.shape[1] == 1
+    for module in model.modules():
+        assert not module._forward_hooks
