@@ -10,6 +10,7 @@ tasks score); each source keeps them disjoint. Sources register in ``SOURCES``:
 - ``text`` / ``jsonl``: local files, ``path`` with ``{lang}`` and ``{split}``.
 - ``flores`` / ``wikipedia``: FLORES+ and Wikipedia from the Hugging Face hub.
 - ``prompts``: the project's neutral steering prompts (evaluate split only).
+- ``concepts``: the latent-language task's cloze sentences, filled in (evaluate split only).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Text sources; importing this package registers them."""
 
-from langneurons.corpora import hub, local, prompts, udhr
+from langneurons.corpora import concepts, hub, local, prompts, udhr
 
-__all__ = ["hub", "local", "prompts", "udhr"]
+__all__ = ["concepts", "hub", "local", "prompts", "udhr"]
