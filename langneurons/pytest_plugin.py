@@ -36,6 +36,7 @@ _ERROR = pytest.StashKey[str]()
 _RECORDS = pytest.StashKey[list[dict[str, Any]]]()
 _RUN = pytest.StashKey[dict[str, Any]]()
 _WRITTEN = pytest.StashKey[list[Path]]()
+_FIGURES = pytest.StashKey[list[Path]]()
 _STARTED = pytest.StashKey[float]()
 _OUTPUT_KEY = "langneurons"
 
@@ -88,6 +89,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_RECORDS] = []
     config.stash[_RUN] = {"neuron_sets": {}}
     config.stash[_WRITTEN] = []
+    config.stash[_FIGURES] = []
     config.stash[_STARTED] = time.perf_counter()
 
 
@@ -206,6 +208,7 @@ def evaluate(
                 "metrics": result.metrics,
                 "passed": result.passed,
                 "failures": result.failures,
+                "curves": result.curves,
             }
         )
         return result
@@ -289,7 +292,7 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
                 "spec_sha256": task.sha256,
                 "spec": task.fields.model_dump(mode="json"),
                 "cells": [
-                    {k: r[k] for k in ("id", "params", "metrics", "passed", "failures")}
+                    {k: r[k] for k in ("id", "params", "metrics", "passed", "failures", "curves")}
                     for r in records
                 ],
                 "summary": summary.scores,
@@ -312,11 +315,18 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
     name = f"{session.source.name}_{Path(spec).stem}_{created.strftime('%Y%m%dT%H%M%SZ')}.json"
     path = Path(session.options.results_dir) / name
     results_format.dump(document, path)
+    for task in session.tasks:
+        records = [r for r in payload["records"] if r["task"] == task.name and r["neurons"] == spec]
+        if records:
+            figures = task_kind(task.kind).figures(
+                task, _cell_results(records), path.with_suffix("")
+            )
+            config.stash[_FIGURES].extend(figures)
     return path
 
 
 def _cell_results(records: list[dict[str, Any]]) -> dict[str, CellResult]:
-    return {r["id"]: CellResult(r["metrics"], r["failures"]) for r in records}
+    return {r["id"]: CellResult(r["metrics"], r["failures"], r["curves"]) for r in records}
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
@@ -363,3 +373,5 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write(f"{label}: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
     for path in config.stash[_WRITTEN]:
         write(f"results: {path}")
+    for path in config.stash[_FIGURES]:
+        write(f"figure: {path}")

@@ -33,6 +33,9 @@ class CellRecord(_Strict):
     metrics: dict[str, float] = Field(description="what it measured")
     passed: bool = Field(description="every check of the cell held")
     failures: list[str] = Field(description="the checks that did not hold")
+    curves: dict[str, list[float]] = Field(
+        default_factory=dict, description="per-layer series, for kinds that measure them"
+    )
 
 
 class TaskRecord(_Strict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from langneurons.registry import Registry
@@ -32,10 +33,14 @@ class Cell:
 
 @dataclass(frozen=True)
 class CellResult:
-    """What one cell measured and which of the task's checks it failed."""
+    """What one cell measured and which of the task's checks it failed.
+
+    ``curves`` holds per-layer series (one value per layer) for kinds that have them.
+    """
 
     metrics: dict[str, float]
     failures: list[str] = field(default_factory=list)
+    curves: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -67,6 +72,10 @@ class TaskKind(Protocol):
 
     def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
         """Summarise finished cells (keyed by cell id)."""
+        ...
+
+    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+        """Draw the task's figures next to the results file ``stem`` (+ suffixes); return them."""
         ...
 
 

@@ -5,7 +5,10 @@ Compares, on the same windows of UDHR text and in one process:
 - the model's full forward (with logits) plain, and with a language's neurons
   ablated (the ablation task's inner loop);
 - the base model's forward (no LM head) plain, and with the statistics hooks
-  (the statistics pass).
+  (the statistics pass);
+- the latent-language task's inner loop on 32 translation prompts (fr to zh): the
+  logit lens at the last layer only (one forward, one row per prompt through the
+  head), and at every layer.
 
 Usage: python scripts/speed.py [--model gemma-3-270m] [--tokens 2048] [--repeats 5]
 """
@@ -18,9 +21,13 @@ from collections.abc import Callable
 
 import torch
 
+from langneurons.answer_tokens import AnswerTokens
+from langneurons.concepts import load_concepts
 from langneurons.corpus import CorpusSpec, paragraphs
 from langneurons.interventions import ablate
-from langneurons.model_handle import load_model, resolve_model
+from langneurons.latent import measure
+from langneurons.latent_prompts import build_items
+from langneurons.model_handle import ModelHandle, load_model, resolve_model
 from langneurons.statistics import collect
 from langneurons.windows import Window, batches, windows
 
@@ -105,6 +112,35 @@ def main() -> None:
         print(f"  {name:42s} {rate:8.0f} tokens/s")
     print(f"  ablation hook overhead   {100 * (rows[0][1] / rows[1][1] - 1):+.1f} %")
     print(f"  statistics hook overhead {100 * (rows[2][1] / rows[3][1] - 1):+.1f} %")
+    lens_speed(handle, args.repeats)
+
+
+def lens_speed(handle: ModelHandle, repeats: int) -> None:
+    """Print prompts/s of the logit lens at the last layer and at every layer."""
+    found = build_items(
+        load_concepts(), "translation", "fr", "zh", 4, 0, AnswerTokens(handle.tokenizer)
+    )
+    items = found.items[:32]
+    tokens = sum(len(handle.tokenizer(item.prompt).input_ids) for item in items)
+    layers = list(range(handle.info.num_layers))
+
+    def lens(chosen: list[int]) -> Callable[[], None]:
+        def run() -> None:
+            measure(handle, items, chosen, 16)
+
+        return run
+
+    rows = best_rates(
+        {
+            "logit lens, last layer": lens(layers[-1:]),
+            f"logit lens, all {len(layers)} layers": lens(layers),
+        },
+        tokens,
+        repeats,
+    )
+    print(f"latent task: {len(items)} translation prompts, {tokens} tokens, batch 16")
+    for name, rate in rows:
+        print(f"  {name:42s} {rate:8.0f} tokens/s {rate * len(items) / tokens:6.2f} prompts/s")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -92,6 +93,10 @@ class Ablation:
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that shares perplexities between cells."""
         return _Evaluator(task, context).evaluate
+
+    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+        """None: the summary table says it all."""
+        return []
 
     def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
         """PPL-ratio matrix, per-language verdicts and the specificity score."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -147,6 +148,10 @@ class Steering:
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that shares baselines and the judge between cells."""
         return _Evaluator(task, context).evaluate
+
+    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+        """None: the summary table says it all."""
+        return []
 
     def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
         """Per-pair success, baseline, control and fluency; generation speed."""

@@ -195,3 +195,47 @@ def test_several_methods_run_side_by_side_from_one_statistics_pass(
         "lape",
         "random",
     ]
+
+
+def test_latent_task_writes_curves_and_figures(pytester, project):
+    (pytester.path / "benchmark" / "test_latent.py").write_text(
+        (ROOT / "benchmark" / "test_latent.py").read_text()
+    )
+    (pytester.path / "tasks" / "latent.yaml").write_text(
+        """name: latent
+kind: latent
+version: 1
+languages: [en, de, fr, zh]
+data: {source: concepts, split: evaluate}
+cells: {translation: [fr>zh, de>en], repetition: [fr], cloze: [de]}
+checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false}
+"""
+    )
+    result = pytester.runpytest_subprocess(*args(project, "--tasks", "tasks/latent.yaml"))
+    result.assert_outcomes(passed=5, skipped=1)  # the ablation module has no task here
+    result.stdout.fnmatch_lines(
+        ["*translation?fr>zh?*", "*probe?language?*", "*figure: out/*probe.png"]
+    )
+    data = json.loads(next((pytester.path / "out").glob("*.json")).read_text())
+    cells = {c["id"]: c for c in data["tasks"][0]["cells"]}
+    assert set(cells) == {
+        "translation[fr>zh]",
+        "translation[de>en]",
+        "repetition[fr]",
+        "cloze[de]",
+        "probe[language]",
+    }
+    fr_zh = cells["translation[fr>zh]"]
+    assert len(fr_zh["curves"]["p_target"]) == 2  # one value per layer of the tiny model
+    assert {"target_drop", "control_drop", "latent_peak_layer"} <= set(fr_zh["metrics"])
+    assert (
+        "p_latent" not in cells["translation[de>en]"]["curves"]
+    )  # English target: no latent curve
+    assert cells["probe[language]"]["metrics"]["classes"] == 4
+    figures = sorted(p.name.split(".", 1)[1] for p in (pytester.path / "out").glob("*.png"))
+    assert figures == [
+        "latent.cloze.png",
+        "latent.probe.png",
+        "latent.repetition.png",
+        "latent.translation.png",
+    ]

@@ -89,3 +89,35 @@ def test_langs_filter_keeps_task_order_and_rejects_empty():
     assert task.with_languages(["zh", "en"]).languages == ["en", "zh"]
     with pytest.raises(ConfigError, match="leaves no language"):
         task.with_languages(["sw"])
+
+
+LATENT = GOOD.with_name("latent_language.yaml")
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("[fr>zh,", "[fr>fr,", "'fr>fr' is not a pair of two languages"),
+        ("[fr>zh,", "[fr>vi,", "cell language 'vi' is not among the languages"),
+        ("source: concepts", "source: udhr", "data.source must be 'concepts'"),
+    ],
+)
+def test_latent_cells_are_checked(tmp_path, old, new, message):
+    path = write(tmp_path, LATENT.read_text().replace(old, new))
+    with pytest.raises(ConfigError, match=message):
+        load_task(path)
+
+
+def test_latent_cells_follow_the_langs_filter():
+    from langneurons.task_kind import task_kind
+
+    task = load_task(LATENT).with_languages(["en", "fr", "zh"])
+    assert [c.id for c in task_kind("latent").cells(task)] == [
+        "translation[fr>zh]",
+        "translation[zh>en]",
+        "repetition[zh]",
+        "repetition[fr]",
+        "cloze[zh]",
+        "cloze[fr]",
+        "probe[language]",
+    ]
