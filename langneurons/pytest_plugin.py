@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -226,6 +227,7 @@ def _set_record(session: BenchmarkSession, spec: str, chosen: Any) -> dict[str, 
         "method": chosen.method,
         "source": str(session.neurons_paths[spec]),
         "neurons": {lang: chosen.count(lang) for lang in chosen.languages},
+        "per_layer": {lang: chosen.counts_per_layer(lang) for lang in chosen.languages},
         "statistics": chosen.statistics,
     }
 
@@ -310,6 +312,7 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
             "environment": environment(),
             "seeds": {"control": session.options.seed},
             "timings": {k: round(v, 3) for k, v in _timings(config, payload["timings"]).items()},
+            "command": shlex.join(["pytest", *config.invocation_params.args]),
         }
     )
     name = f"{session.source.name}_{Path(spec).stem}_{created.strftime('%Y%m%dT%H%M%SZ')}.json"

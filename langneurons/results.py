@@ -3,11 +3,14 @@
 One file per run: the model with its resolved revision, dtype and device; the
 neuron set's sha256, method and size; every task with its spec hash, its cells
 (metrics and pass/fail) and its summary scores; the environment; the seeds; the
-wall time of each phase. Written atomically; the reader rejects other versions.
+wall time of each phase; and ``sha256``, the hash of the canonical JSON of all the
+rest, so that an edit after the run shows. Written atomically; the reader rejects
+other versions.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,6 +60,9 @@ class NeuronSetRecord(_Strict):
     method: dict[str, Any] = Field(description="method name and parameters")
     source: str = Field(description="the file, or where the identified set was cached")
     neurons: dict[str, int] = Field(description="neurons per language")
+    per_layer: dict[str, list[int]] = Field(
+        default_factory=dict, description="neurons per language and layer"
+    )
     statistics: dict[str, Any] | None = Field(description="what the set was identified on")
 
 
@@ -73,6 +79,10 @@ class Results(_Strict):
     environment: dict[str, Any] = Field(description="package, git, torch, transformers, Python")
     seeds: dict[str, int] = Field(description="seed of every random element")
     timings: dict[str, float] = Field(description="seconds per phase, and the total wall time")
+    command: str = Field(default="", description="the command line that produced the file")
+    sha256: str | None = Field(
+        default=None, description="sha256 of the canonical JSON of every other field"
+    )
 
 
 def to_dict(results: Results) -> dict[str, Any]:
@@ -108,8 +118,18 @@ def load(path: Path) -> Results:
 
 
 def dump(results: Results, path: Path) -> None:
-    """Write ``results`` atomically."""
-    atomic_write_text(Path(path), json.dumps(to_dict(results), indent=1, ensure_ascii=False) + "\n")
+    """Write ``results`` atomically, with the hash of its content."""
+    data = to_dict(results)
+    data.pop("sha256")
+    data["sha256"] = content_sha256(data)
+    atomic_write_text(Path(path), json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def content_sha256(data: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a results file's fields other than ``sha256``."""
+    rest = {k: v for k, v in data.items() if k != "sha256"}
+    canonical = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def now() -> datetime:

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from langneurons import results as results_format
 from tests.synthetic import tiny_neuron_set, write_text_corpus
 
 pytest_plugins = ["pytester"]
@@ -78,6 +79,9 @@ def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, proje
     assert len(data["tasks"][0]["cells"]) == 16
     assert {"ratio", "control_ratio", "ppl"} <= set(data["tasks"][0]["cells"][0]["metrics"])
     assert data["environment"]["torch"]
+    assert data["command"].startswith("pytest ") and " benchmark --model " in data["command"]
+    assert data["neuron_set"]["per_layer"]["zh"] == [0, 2]
+    assert data["sha256"] == results_format.content_sha256(data)
 
 
 def test_langs_filter_and_xdist_write_one_complete_results_file(pytester, project):

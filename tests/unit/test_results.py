@@ -26,8 +26,16 @@ MINIMAL = {
 def test_round_trip(tmp_path):
     parsed = results.from_dict(MINIMAL)
     results.dump(parsed, tmp_path / "r.json")
-    assert results.load(tmp_path / "r.json") == parsed
+    assert results.load(tmp_path / "r.json").model_copy(update={"sha256": None}) == parsed
     assert json.loads((tmp_path / "r.json").read_text())["format"] == results.FORMAT
+
+
+def test_written_files_carry_the_hash_of_their_content(tmp_path):
+    results.dump(results.from_dict(MINIMAL), tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["sha256"] == results.content_sha256(data)
+    data["timings"]["wall"] = 0.5
+    assert data["sha256"] != results.content_sha256(data)
 
 
 def test_other_version_is_rejected_by_name():
