@@ -3,7 +3,8 @@
 #   make test   set up, then lint and run the test suite
 # Set-up is idempotent: a virtual environment in .venv, the package and its test
 # dependencies, and the default model and UDHR text prepared once under
-# $LANGNEURONS_CACHE (default ~/.cache/langneurons).
+# $LANGNEURONS_CACHE (default ~/.cache/langneurons); `make test` also installs
+# Debian's chromium for the leaderboard's browser test where it is missing.
 
 VENV ?= .venv
 PYTHON ?= python3
@@ -12,7 +13,7 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint browser clean
 
 setup: $(VENV)/.installed
 	$(BIN)/langneurons prepare
@@ -27,8 +28,14 @@ $(VENV)/.installed: pyproject.toml
 run: setup
 	$(BIN)/pytest benchmark/ $(ARGS)
 
-test: setup lint
+test: setup lint browser
 	$(BIN)/pytest tests/ $(ARGS)
+
+# the leaderboard page's browser test needs Chromium; install Debian's package where missing
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "could not install chromium (not root?): the browser test will be skipped"
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check langneurons tests benchmark scripts conftest.py
@@ -36,4 +43,4 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) results
+	rm -rf $(VENV) results test-artifacts

@@ -1,4 +1,4 @@
-"""The ``langneurons`` command: prepare, identify, import-neurons, import-stats, validate.
+"""The ``langneurons`` command line (``langneurons --help`` lists the subcommands).
 
 Each subcommand parses its arguments and calls the library. A ``LangneuronsError``
 is printed as one line without a traceback (exit code 2); bugs keep their
@@ -26,6 +26,8 @@ EXAMPLES = """examples:
   langneurons identify --method zhang2025 --stats mgsm.safetensors --out zhang.json
   langneurons compare lape.json zhang.json --figure layers.png
   langneurons validate tasks/*.yaml neuron_sets/*/*.json
+  langneurons leaderboard submit results/gemma-3-270m_lape_20261122T120000Z.json
+  langneurons leaderboard build
 """
 
 
@@ -96,6 +98,18 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
     val.add_argument("files", nargs="+", type=Path)
     val.set_defaults(run=_validate)
+
+    board = sub.add_parser("leaderboard", help="file results into the leaderboard; build its pages")
+    actions = board.add_subparsers(required=True, metavar="ACTION")
+    submit = actions.add_parser("submit", help="validate a results file, file it, rebuild")
+    submit.add_argument("results", type=Path, help="a results file of `pytest benchmark/`")
+    build = actions.add_parser("build", help="regenerate README.md and index.html")
+    for action, run in ((submit, _submit), (build, _build)):
+        action.add_argument(
+            "--leaderboard", type=Path, default=Path("leaderboard"), help="default: leaderboard"
+        )
+        action.add_argument("--tasks", type=Path, default=Path("tasks"), help="default: tasks")
+        action.set_defaults(run=run)
     return parser
 
 
@@ -232,6 +246,22 @@ def _validate(args: argparse.Namespace) -> None:
         else:
             neuron_set.from_dict(data, str(path))
             print(f"{path}: neuron set")
+
+
+def _submit(args: argparse.Namespace) -> None:
+    from langneurons.leaderboard import build
+    from langneurons.submission import submit
+
+    print(f"filed {submit(args.results, args.leaderboard, args.tasks)}")
+    for path in build(args.leaderboard):
+        print(f"wrote {path}")
+
+
+def _build(args: argparse.Namespace) -> None:
+    from langneurons.leaderboard import build
+
+    for path in build(args.leaderboard):
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

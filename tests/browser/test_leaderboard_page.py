@@ -1,0 +1,74 @@
+"""The leaderboard page in a real browser: headless Chromium opens index.html from disk.
+
+Chromium comes from Debian's ``chromium`` package (``make setup`` installs it
+where missing); without it the test is skipped with that reason. The screenshot
+of the detail view is saved under ``test-artifacts/`` (kept by CI, ignored by git).
+"""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from langneurons import leaderboard
+from langneurons.submission import submit
+from tests.leaderboard_files import ROOT, TASKS, results_file
+
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+if CHROMIUM is None and os.environ.get("CI"):
+    raise RuntimeError("CI must run the browser test: make test installs chromium")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium (apt-get install chromium)")
+
+
+@pytest.fixture
+def page(tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    board = tmp_path / "board"
+    for method, sha, score in (("random", "b", 0.1), ("lape", "c", 1.0), ("frequency", "d", 0.5)):
+        submit(
+            results_file(tmp_path / method, method=method, sha=sha * 64, score=score), board, TASKS
+        )
+    results_file(tmp_path / "other", model="smollm2-135m", sha="e" * 64)
+    submit(next((tmp_path / "other").glob("*.json")), board, TASKS)
+    leaderboard.build(board)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1300, "height": 1100})
+        tab.goto((board / "index.html").as_uri())
+        yield tab
+        browser.close()
+
+
+def methods(tab):
+    return tab.locator("#rows tr td:nth-child(3)").all_inner_texts()
+
+
+def test_the_table_shows_every_entry_and_sorts_by_a_clicked_column(page):
+    assert page.locator("#rows tr").count() == 4
+    assert methods(page)[0] == "lape"  # best rank first
+    page.locator("#header th", has_text="method").click()
+    assert methods(page) == ["frequency", "lape", "lape", "random"]
+    page.locator("#header th", has_text="method").click()
+    assert methods(page) == ["random", "lape", "lape", "frequency"]
+
+
+def test_filters_keep_matching_rows(page):
+    page.select_option("#model-filter", "smollm2-135m")
+    assert page.locator("#rows tr").count() == 1
+    assert page.locator("#count").inner_text() == "1 of 4 entries"
+
+
+def test_a_row_opens_its_detail_view_with_the_heatmap(page):
+    page.locator("#rows tr").first.click()
+    assert page.locator("#detail").is_visible()
+    assert page.locator("#heatmap rect").count() == 81  # 9 x 9 ablation cells
+    assert page.locator("#steering rect").count() == 16
+    assert page.locator("#latent polyline").count() > 0
+    assert page.locator("#layers polyline").count() == 2
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "leaderboard.png"), full_page=True)
+    assert Path(ARTIFACTS / "leaderboard.png").stat().st_size > 10_000

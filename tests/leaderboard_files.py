@@ -1,0 +1,86 @@
+"""Results files that match the shipped task files, for leaderboard tests (metrics are made up)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from langneurons import results
+from langneurons.task_kind import task_kind
+from langneurons.task_spec import load_task
+
+ROOT = Path(__file__).resolve().parents[1]
+TASKS = ROOT / "tasks"
+
+
+def results_file(
+    folder: Path, model="gemma-3-270m", method="lape", sha="a" * 64, score=1.0
+) -> Path:
+    """Write a complete results file for every shipped task; headline scores grow with ``score``."""
+    tasks = []
+    for path in sorted(TASKS.glob("*.yaml")):
+        task = load_task(path)
+        cells = [
+            {
+                "id": cell.id,
+                "params": dict(cell.params),
+                "metrics": {
+                    "ratio": 1.0 + score,
+                    "success": score / 2,
+                    "baseline": 0.0,
+                    "control": 0.0,
+                },
+                "passed": True,
+                "failures": [],
+                "curves": {"p_target": [0.0, score / 4], "p_latent": [0.1, 0.0]},
+            }
+            for cell in task_kind(task.kind).cells(task)
+        ]
+        summary = {
+            "specificity": score,
+            "mean_success": score / 2,
+            "mean_target_drop": score / 4,
+            "mean_control_drop": 0.0,
+        }
+        tasks.append(
+            {
+                "name": task.name,
+                "kind": task.kind,
+                "version": task.fields.version,
+                "spec_sha256": task.sha256,
+                "spec": task.fields.model_dump(mode="json"),
+                "cells": cells,
+                "summary": summary,
+            }
+        )
+    document = results.from_dict(
+        {
+            "format": results.FORMAT,
+            "created": "2026-11-22T12:00:00+00:00",
+            "model": {"name": model, "revision": "r1"},
+            "neuron_set": {
+                "sha256": sha,
+                "method": {"name": method, "params": {}},
+                "source": "x.json",
+                "neurons": {"en": 2, "zh": 3},
+                "per_layer": {"en": [1, 1], "zh": [0, 3]},
+                "statistics": None,
+            },
+            "tasks": tasks,
+            "environment": {"langneurons": "0.1.0"},
+            "seeds": {"control": 0},
+            "timings": {"wall": 1.0},
+            "command": f"pytest benchmark/ --model {model} --neurons {method}",
+        }
+    )
+    path = folder / f"{model}_{method}_{sha[:6]}.json"
+    results.dump(document, path)
+    return path
+
+
+def edit(path: Path, change) -> Path:
+    """Apply ``change`` to the parsed JSON of ``path`` and write it back (no new hash)."""
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+    return path

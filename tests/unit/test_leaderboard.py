@@ -1,0 +1,119 @@
+"""Leaderboard submissions are checked completely; the pages follow the filed entries."""
+
+import json
+
+import pytest
+
+from langneurons import leaderboard, results
+from langneurons.submission import SubmissionError, check_filed, submit
+from tests.leaderboard_files import ROOT, TASKS, edit, results_file
+
+
+@pytest.fixture
+def board(tmp_path):
+    return tmp_path / "board"
+
+
+def filed(board):
+    return sorted(p.relative_to(board).as_posix() for p in board.rglob("*.json"))
+
+
+def test_an_accepted_file_is_filed_byte_for_byte(tmp_path, board):
+    source = results_file(tmp_path)
+    destination = submit(source, board, TASKS)
+    assert destination == board / "submissions" / "gemma-3-270m" / f"lape-{'a' * 12}.json"
+    assert destination.read_bytes() == source.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda d: d["tasks"][0]["cells"][0]["metrics"].update(ratio=9.0), "edited after the run"),
+        (lambda d: d.update(format="langneurons.results/2"), "has format 'langneurons.results/2'"),
+        (lambda d: d.pop("sha256"), "no sha256"),
+    ],
+    ids=["tampered", "wrong-version", "no-hash"],
+)
+def test_rejected_files_name_the_reason_and_change_nothing(tmp_path, board, change, reason):
+    path = edit(results_file(tmp_path), change)
+    with pytest.raises(SubmissionError, match=reason):
+        submit(path, board, TASKS)
+    assert not board.exists()
+
+
+def test_a_truncated_file_is_rejected(tmp_path, board):
+    path = results_file(tmp_path)
+    path.write_text(path.read_text()[:-200])
+    with pytest.raises(SubmissionError, match="not valid JSON .*truncated"):
+        submit(path, board, TASKS)
+    assert not board.exists()
+
+
+def test_a_duplicate_is_rejected(tmp_path, board):
+    submit(results_file(tmp_path), board, TASKS)
+    with pytest.raises(SubmissionError, match="duplicate"):
+        submit(results_file(tmp_path / "again"), board, TASKS)
+    assert len(filed(board)) == 1
+
+
+def test_task_problems_are_each_one_line(tmp_path, board):
+    def change(data):
+        ablation, latent, steering = data["tasks"]  # tasks are written in file-name order
+        ablation["cells"] = ablation["cells"][:-2]
+        latent["version"] = 9
+        steering["spec"]["languages"] = ["en", "de"]
+
+    path = edit(results_file(tmp_path), change)
+    # re-hash, so that the content check passes and the task checks speak
+    data = json.loads(path.read_text())
+    data["sha256"] = results.content_sha256(data)
+    path.write_text(json.dumps(data))
+    with pytest.raises(SubmissionError) as error:
+        submit(path, board, TASKS)
+    lines = str(error.value).splitlines()
+    assert len(lines) == 3
+    assert "task 'ablation_perplexity': 2 of 81 cells missing" in lines[0]
+    assert "task 'latent_language': version 9; latent_language.yaml is version 1" in lines[1]
+    assert "task 'steering': spec does not match its spec_sha256" in lines[2]
+
+
+def test_entries_are_ranked_by_their_headline_scores(tmp_path, board):
+    submit(results_file(tmp_path, method="random", sha="b" * 64, score=0.1), board, TASKS)
+    submit(results_file(tmp_path, method="lape", sha="c" * 64, score=1.0), board, TASKS)
+    found = leaderboard.entries(board)
+    assert [e.results.neuron_set.method["name"] for e in found] == ["lape", "random"]
+    assert [e.rank for e in found] == [1.0, 2.0]
+    assert found[0].scores == {
+        "ablation_perplexity": 1.0,
+        "latent_language": 0.25,
+        "steering": 0.5,
+    }
+
+
+def test_pages_show_every_entry_and_follow_the_submissions(tmp_path, board):
+    submit(results_file(tmp_path, method="random", sha="b" * 64, score=0.1), board, TASKS)
+    assert leaderboard.outdated(board) == ["README.md", "index.html"]
+    leaderboard.build(board)
+    assert leaderboard.outdated(board) == []
+    readme = (board / "README.md").read_text()
+    assert "| 1.00 | gemma-3-270m | random | en,zh | 0.100 | 0.025 | 0.050 |" in readme
+    assert "`pytest benchmark/ --model gemma-3-270m --neurons random`" in readme
+    page = (board / "index.html").read_text()
+    data = json.loads(page.split('id="data">')[1].split("</script>")[0])
+    assert [r["method"] for r in data["rows"]] == ["random"]
+    assert data["details"][0]["layers"] == {"en": [1, 1], "zh": [0, 3]}
+    submit(results_file(tmp_path, method="lape", sha="c" * 64), board, TASKS)
+    assert leaderboard.outdated(board) == ["README.md", "index.html"]
+
+
+def test_a_misplaced_entry_is_reported(tmp_path, board):
+    destination = submit(results_file(tmp_path), board, TASKS)
+    destination.rename(destination.with_name("renamed.json"))
+    problems = check_filed(board, TASKS)
+    assert len(problems) == 1 and "filed under the wrong name" in problems[0]
+
+
+def test_the_repository_leaderboard_validates_and_its_pages_are_current():
+    board = ROOT / "leaderboard"
+    assert check_filed(board, TASKS) == []
+    assert leaderboard.outdated(board) == [], "run: langneurons leaderboard build"
