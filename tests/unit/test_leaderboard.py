@@ -117,3 +117,16 @@ def test_the_repository_leaderboard_validates_and_its_pages_are_current():
     board = ROOT / "leaderboard"
     assert check_filed(board, TASKS) == []
     assert leaderboard.outdated(board) == [], "run: langneurons leaderboard build"
+
+
+def test_the_command_line_files_rebuilds_and_rejects_with_exit_code_2(tmp_path, board, capsys):
+    from langneurons.cli import main
+
+    source = results_file(tmp_path)
+    args = ["--leaderboard", str(board), "--tasks", str(TASKS)]
+    assert main(["leaderboard", "submit", str(source), *args]) == 0
+    out = capsys.readouterr().out
+    assert "filed " in out and "wrote " in out
+    assert leaderboard.outdated(board) == []
+    assert main(["leaderboard", "submit", str(source), *args]) == 2
+    assert "duplicate" in capsys.readouterr().err
