@@ -26,6 +26,7 @@ EXAMPLES = """examples:
   langneurons identify --method zhang2025 --stats mgsm.safetensors --out zhang.json
   langneurons compare lape.json zhang.json --figure layers.png
   langneurons validate tasks/*.yaml neuron_sets/*/*.json
+  langneurons lm-eval-tasks --out lm_eval_tasks --langs en,zh,ru
   langneurons leaderboard submit results/gemma-3-270m_lape_20261122T120000Z.json
   langneurons leaderboard build
 """
@@ -98,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
     val.add_argument("files", nargs="+", type=Path)
     val.set_defaults(run=_validate)
+
+    choice = sub.add_parser(
+        "lm-eval-tasks", help="write the concepts multiple-choice set as lm-eval tasks"
+    )
+    choice.add_argument("--out", type=Path, required=True, help="folder for data and task files")
+    choice.add_argument("--langs", default="en,de,fr,es,ru,zh,ja,vi,id", help="comma-separated")
+    choice.set_defaults(run=_lm_eval_tasks)
 
     board = sub.add_parser("leaderboard", help="file results into the leaderboard; build its pages")
     actions = board.add_subparsers(required=True, metavar="ACTION")
@@ -246,6 +254,17 @@ def _validate(args: argparse.Namespace) -> None:
         else:
             neuron_set.from_dict(data, str(path))
             print(f"{path}: neuron set")
+
+
+def _lm_eval_tasks(args: argparse.Namespace) -> None:
+    from langneurons.choice_task import write_tasks
+    from langneurons.languages import check_languages
+
+    languages = args.langs.split(",")
+    check_languages(languages, "--langs")
+    names = write_tasks(args.out, languages)
+    print(f"wrote {len(names)} lm-eval tasks to {args.out}: {','.join(names)}")
+    print(f"use them with --include_path {args.out} --tasks {','.join(names)}")
 
 
 def _submit(args: argparse.Namespace) -> None:
