@@ -12,7 +12,9 @@ Headline score per task kind (higher is better):
   ratio minus the mean log ratio on the other languages;
 - ``steering``: the mean success rate (judged target language and fluent);
 - ``latent``: the mean drop in final target probability when the target's neurons
-  are ablated, minus the random control's mean drop.
+  are ablated, minus the random control's mean drop;
+- ``downstream``: the mean over languages of the own-language accuracy drop minus
+  the mean drop on the other languages.
 
 Overall rank: the mean of an entry's ranks over the tasks (1 = best; an entry
 without a task takes the last place for it); ties share the better rank.
@@ -33,6 +35,7 @@ HEADLINES = {
     "ablation": "specificity",
     "steering": "fluent success",
     "latent": "latent drop",
+    "downstream": "accuracy-drop specificity",
 }
 
 
@@ -49,7 +52,7 @@ class Entry:
 def headline(task: results_format.TaskRecord) -> float | None:
     """The task's headline score (module docstring), or None for a kind without one."""
     summary = task.summary
-    if task.kind == "ablation":
+    if task.kind in ("ablation", "downstream"):
         return summary.get("specificity")
     if task.kind == "steering":
         return summary.get("mean_success")
@@ -169,6 +172,10 @@ def _detail(entry: Entry) -> dict[str, Any]:
         if task.kind == "ablation":
             detail["heatmap"] = [
                 [c.params["ablate"], c.params["eval"], c.metrics["ratio"]] for c in task.cells
+            ]
+        elif task.kind == "downstream":
+            detail["downstream"] = [
+                [c.params["ablate"], c.params["eval"], c.metrics["drop"]] for c in task.cells
             ]
         elif task.kind == "steering":
             detail["steering"] = [

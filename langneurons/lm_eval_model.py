@@ -5,7 +5,8 @@ call (``_model_generate``) runs inside :func:`langneurons.interventions.ablate` 
 the chosen neurons; with no neurons chosen it is lm-eval's ``hf`` model exactly.
 Model arguments, besides those of ``hf``:
 
-- ``pretrained``: a langneurons alias (``gemma-3-270m``), a Hugging Face id or a folder;
+- ``pretrained``: a langneurons alias (``gemma-3-270m``), a Hugging Face id, a folder,
+  or (from Python) a loaded model, with ``tokenizer=``;
 - ``neurons``: a neuron set file (``langneurons.neuron_set/1``);
 - ``ablate``: languages whose neurons are zeroed, separated by ``+`` (``zh`` or ``zh+ja``);
 - ``control_seed``: zero the matched random control of those languages instead.
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers import PreTrainedModel
 
 try:
     from lm_eval.api.registry import register_model
@@ -46,15 +48,16 @@ class InterventionLM(HFLM):  # type: ignore[misc]
 
     def __init__(
         self,
-        pretrained: str,
+        pretrained: str | PreTrainedModel,
         neurons: str | None = None,
         ablate: str | None = None,
         control_seed: int | None = None,
         **kwargs: Any,
     ) -> None:
-        source = prepared(resolve_model(str(pretrained)))
         chosen = _chosen(neurons, ablate, control_seed)
-        super().__init__(pretrained=str(source.folder), **kwargs)
+        if isinstance(pretrained, str):  # an alias, hub id or folder; a loaded model passes through
+            pretrained = str(prepared(resolve_model(pretrained)).folder)
+        super().__init__(pretrained=pretrained, **kwargs)
         self.architecture = architecture_for(self.model)
         width = self.architecture.width(self.model.config)
         for layer, indices in chosen.items():

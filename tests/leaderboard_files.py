@@ -29,6 +29,7 @@ def results_file(
                     "success": score / 2,
                     "baseline": 0.0,
                     "control": 0.0,
+                    "drop": score / 4,
                 },
                 "passed": True,
                 "failures": [],

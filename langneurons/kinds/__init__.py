@@ -1,5 +1,5 @@
 """Task kinds; importing this package registers them."""
 
-from langneurons.kinds import ablation, latent, steering
+from langneurons.kinds import ablation, downstream, latent, steering
 
-__all__ = ["ablation", "latent", "steering"]
+__all__ = ["ablation", "downstream", "latent", "steering"]

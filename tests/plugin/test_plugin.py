@@ -243,3 +243,29 @@ checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false
         "latent.repetition.png",
         "latent.translation.png",
     ]
+
+
+def test_downstream_task_reports_lm_eval_accuracy_drops(pytester, project):
+    pytest.importorskip("lm_eval")
+    (pytester.path / "benchmark" / "test_downstream.py").write_text(
+        (ROOT / "benchmark" / "test_downstream.py").read_text()
+    )
+    (pytester.path / "tasks" / "downstream.yaml").write_text(
+        """name: downstream
+kind: downstream
+version: 1
+languages: [en, fr]
+data: {source: concepts, split: evaluate}
+limit: 8
+checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
+"""
+    )
+    result = pytester.runpytest_subprocess(*args(project, "--tasks", "tasks/downstream.yaml"))
+    result.assert_outcomes(passed=4, skipped=1)  # the ablation module has no task here
+    result.stdout.fnmatch_lines(["*acc drop (baseline - ablated)*", "*ablate?eval*en*fr*baseline*"])
+    data = json.loads(next((pytester.path / "out").glob("*.json")).read_text())
+    cell = data["tasks"][0]["cells"][0]
+    assert cell["params"]["lm_eval_task"] == "langneurons_concepts_en"
+    assert cell["metrics"]["samples"] == 8
+    assert cell["metrics"]["drop"] == cell["metrics"]["baseline"] - cell["metrics"]["ablated"]
+    assert data["environment"]["lm_eval"]
