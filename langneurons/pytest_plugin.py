@@ -210,6 +210,7 @@ def evaluate(
                 "passed": result.passed,
                 "failures": result.failures,
                 "curves": result.curves,
+                "info": result.info,
             }
         )
         return result
@@ -294,7 +295,10 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
                 "spec_sha256": task.sha256,
                 "spec": task.fields.model_dump(mode="json"),
                 "cells": [
-                    {k: r[k] for k in ("id", "params", "metrics", "passed", "failures", "curves")}
+                    {
+                        k: r[k]
+                        for k in ("id", "params", "metrics", "passed", "failures", "curves", "info")
+                    }
                     for r in records
                 ],
                 "summary": summary.scores,
@@ -329,7 +333,9 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
 
 
 def _cell_results(records: list[dict[str, Any]]) -> dict[str, CellResult]:
-    return {r["id"]: CellResult(r["metrics"], r["failures"], r["curves"]) for r in records}
+    return {
+        r["id"]: CellResult(r["metrics"], r["failures"], r["curves"], r["info"]) for r in records
+    }
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -39,6 +39,9 @@ class CellRecord(_Strict):
     curves: dict[str, list[float]] = Field(
         default_factory=dict, description="per-layer series, for kinds that measure them"
     )
+    info: dict[str, str] = Field(
+        default_factory=dict, description="facts that are not numbers, e.g. task hashes"
+    )
 
 
 class TaskRecord(_Strict):

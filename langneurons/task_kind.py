@@ -35,12 +35,14 @@ class Cell:
 class CellResult:
     """What one cell measured and which of the task's checks it failed.
 
-    ``curves`` holds per-layer series (one value per layer) for kinds that have them.
+    ``curves`` holds per-layer series (one value per layer) for kinds that have them;
+    ``info`` holds facts that are not numbers (e.g. the hash of an lm-eval task).
     """
 
     metrics: dict[str, float]
     failures: list[str] = field(default_factory=list)
     curves: dict[str, list[float]] = field(default_factory=dict)
+    info: dict[str, str] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:

@@ -15,6 +15,8 @@ other languages <= ``max_other_drop``; in every cell, the control's drop <=
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -145,6 +147,9 @@ class _Evaluator:
         self.control = matched_random(context.neuron_set, self.fields.control.seed)
         self._lm: Any = None
         self._manager: Any = None
+        self.configs: dict[
+            str, str
+        ] = {}  # lm-eval task -> sha256 of its config as lm-eval reports it
 
     def evaluate(self, cell: Cell) -> CellResult:
         x, y = cell.params["ablate"], cell.params["eval"]
@@ -163,6 +168,7 @@ class _Evaluator:
             "samples": plain[name]["samples"],
             "neurons": float(self.context.neuron_set.count(x)),
         }
+        info = {"lm_eval_task": name, "lm_eval_config_sha256": self.configs[name]}
         checks = self.fields.checks
         failures = []
         if x == y:
@@ -178,7 +184,7 @@ class _Evaluator:
             failures.append(
                 f"control drop {metrics['control_drop']:.3f} > {checks.max_control_drop}"
             )
-        return CellResult(metrics, failures)
+        return CellResult(metrics, failures, info=info)
 
     def baseline(self) -> dict[str, dict[str, float]]:
         # the unmodified model's scores are the same for every neuron set of the run
@@ -212,6 +218,9 @@ class _Evaluator:
                 log_samples=False,
             )
         metric = self.fields.metric
+        for name in names:
+            canonical = json.dumps(out["configs"][name], sort_keys=True, default=str)
+            self.configs[name] = hashlib.sha256(canonical.encode()).hexdigest()
         found = {}
         for name in names:
             result = out["results"][name]

@@ -269,3 +269,4 @@ checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
     assert cell["metrics"]["samples"] == 8
     assert cell["metrics"]["drop"] == cell["metrics"]["baseline"] - cell["metrics"]["ablated"]
     assert data["environment"]["lm_eval"]
+    assert len(cell["info"]["lm_eval_config_sha256"]) == 64
