@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from langneurons.latent_prompts import Item
-from langneurons.lens import decode, last_position_states
+from langneurons.lens import decode, state_batches
 
 if TYPE_CHECKING:
     import torch
@@ -35,12 +35,10 @@ class Lens:
     """Lens measurements of some items at some layers.
 
     Attributes:
-        layers: the layers decoded.
-        values: [measure, item, layer], measures as in ``MEASURES``.
+        values: [measure, item, layer], measures as in ``MEASURES``; layers as decoded.
         states: residual stream at the last position, [item, layer, hidden].
     """
 
-    layers: list[int]
     values: torch.Tensor
     states: torch.Tensor
 
@@ -71,17 +69,18 @@ def measure(
 
     values, states = [], []
     bar = tqdm(total=len(items), desc=label, unit="prompt", disable=not progress, leave=False)
-    for start in range(0, len(items), batch_size):
+    prompts = [item.prompt for item in items]
+    for start, hidden in zip(
+        range(0, len(items), batch_size),
+        state_batches(handle, prompts, layers, batch_size),
+        strict=True,
+    ):
         batch = items[start : start + batch_size]
-        inputs = handle.tokenizer(
-            [item.prompt for item in batch], return_tensors="pt", padding=True, padding_side="left"
-        ).to(handle.model.device)
-        hidden = last_position_states(handle.model, handle.architecture, inputs, layers)
         values.append(_measures(handle, batch, hidden))
         states.append(hidden.float().cpu())
         bar.update(len(batch))
     bar.close()
-    return Lens(list(layers), torch.cat(values, dim=1), torch.cat(states))
+    return Lens(torch.cat(values, dim=1), torch.cat(states))
 
 
 def _measures(handle: ModelHandle, batch: Sequence[Item], hidden: torch.Tensor) -> torch.Tensor:

@@ -13,7 +13,7 @@ Reference: Wendler et al. 2024, ``llamawrapper.py`` (``latents_all_layers`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langneurons.architecture import Architecture, decoder_layers, output_head
@@ -22,6 +22,8 @@ from langneurons.hooks import attached
 if TYPE_CHECKING:
     import torch
     from torch import nn
+
+    from langneurons.model_handle import ModelHandle
 
 
 def last_position_states(
@@ -50,6 +52,20 @@ def last_position_states(
         # the model's own logits are not needed: keep the head to one position
         model(**inputs, logits_to_keep=1)
     return torch.stack([kept[i] for i in layers], dim=1)
+
+
+def state_batches(
+    handle: ModelHandle, texts: Sequence[str], layers: Sequence[int], batch_size: int
+) -> Iterator[torch.Tensor]:
+    """:func:`last_position_states` of ``texts``, left-padded ``batch_size`` at a time."""
+    for start in range(0, len(texts), batch_size):
+        inputs = handle.tokenizer(
+            list(texts[start : start + batch_size]),
+            return_tensors="pt",
+            padding=True,
+            padding_side="left",
+        ).to(handle.model.device)
+        yield last_position_states(handle.model, handle.architecture, inputs, layers)
 
 
 def decode(model: nn.Module, architecture: Architecture, states: torch.Tensor) -> torch.Tensor:

@@ -282,11 +282,13 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
     session = session_for(config)
     assert session is not None
     tasks = []
+    finished = []  # (task, its cell results), drawn once the file is written
     for task in session.tasks:
         records = [r for r in payload["records"] if r["task"] == task.name and r["neurons"] == spec]
         if not records:
             continue
-        summary = task_kind(task.kind).summarize(task, _cell_results(records))
+        finished.append((task, _cell_results(records)))
+        summary = task_kind(task.kind).summarize(task, finished[-1][1])
         tasks.append(
             {
                 "name": task.name,
@@ -322,13 +324,9 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
     name = f"{session.source.name}_{Path(spec).stem}_{created.strftime('%Y%m%dT%H%M%SZ')}.json"
     path = Path(session.options.results_dir) / name
     results_format.dump(document, path)
-    for task in session.tasks:
-        records = [r for r in payload["records"] if r["task"] == task.name and r["neurons"] == spec]
-        if records:
-            figures = task_kind(task.kind).figures(
-                task, _cell_results(records), path.with_suffix("")
-            )
-            config.stash[_FIGURES].extend(figures)
+    for task, cell_results in finished:
+        figures = task_kind(task.kind).figures(task, cell_results, path.with_suffix(""))
+        config.stash[_FIGURES].extend(figures)
     return path
 
 

@@ -11,7 +11,6 @@ and nothing is written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from langneurons import results as results_format
 from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import FormatError, LangneuronsError
 from langneurons.task_kind import task_kind
-from langneurons.task_spec import TaskSpec, load_task
+from langneurons.task_spec import TaskSpec, load_task, spec_sha256
 
 
 class SubmissionError(LangneuronsError):
@@ -112,7 +111,7 @@ def _task_reasons(parsed: results_format.Results, tasks: Path) -> list[str]:
     reasons = []
     for record in parsed.tasks:
         name = record.name
-        if _spec_sha256(record.spec) != record.spec_sha256:
+        if spec_sha256(record.spec) != record.spec_sha256:
             reasons.append(f"task '{name}': spec does not match its spec_sha256")
             continue
         task = shipped.get(name)
@@ -142,12 +141,6 @@ def _missing_cells(task: TaskSpec, found: list[str]) -> list[str]:
         f"task '{task.name}': {len(missing)} of {len(expected)} cells missing "
         f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})"
     ]
-
-
-def _spec_sha256(spec: dict[str, Any]) -> str:
-    """The hash :attr:`TaskSpec.sha256` computes, from a spec as stored in results."""
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _entry_name(parsed: results_format.Results) -> str:

@@ -87,10 +87,7 @@ class TaskSpec:
     @property
     def sha256(self) -> str:
         """Hash of the validated spec."""
-        canonical = json.dumps(
-            self.fields.model_dump(mode="json"), sort_keys=True, separators=(",", ":")
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+        return spec_sha256(self.fields.model_dump(mode="json"))
 
     def with_languages(self, languages: list[str]) -> TaskSpec:
         """Return the task restricted to ``languages`` (kept in the task's order).
@@ -105,6 +102,12 @@ class TaskSpec:
                 f"'{self.name}' ({', '.join(self.languages)})"
             )
         return TaskSpec(self.path, self.fields.model_copy(update={"languages": kept}))
+
+
+def spec_sha256(spec: dict[str, Any]) -> str:
+    """sha256 of a spec's canonical JSON (its JSON form, as results files store it)."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def load_task(path: Path) -> TaskSpec:

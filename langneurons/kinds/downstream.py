@@ -145,6 +145,7 @@ class _Evaluator:
         self.fields: DownstreamSpec = task.fields
         self.context = context
         self.control = matched_random(context.neuron_set, self.fields.control.seed)
+        self.set_sha256 = context.neuron_set.sha256()
         self._lm: Any = None
         self._manager: Any = None
         self.configs: dict[
@@ -153,9 +154,9 @@ class _Evaluator:
 
     def evaluate(self, cell: Cell) -> CellResult:
         x, y = cell.params["ablate"], cell.params["eval"]
-        plain = self.baseline()
-        ablated = self.scores(("ablate", x), self.context.neuron_set.languages[x])
-        control = self.scores(("control", x), self.control.languages[x])
+        plain = self.scores(("baseline",), {})
+        ablated = self.scores((self.set_sha256, "ablate", x), self.context.neuron_set.languages[x])
+        control = self.scores((self.set_sha256, "control", x), self.control.languages[x])
         name = cell.params["lm_eval_task"]
         metrics = {
             "baseline": plain[name]["value"],
@@ -186,18 +187,11 @@ class _Evaluator:
             )
         return CellResult(metrics, failures, info=info)
 
-    def baseline(self) -> dict[str, dict[str, float]]:
-        # the unmodified model's scores are the same for every neuron set of the run
-        key = (self.task.name, self.task.sha256, "baseline")
-        if key not in self.context.shared:
-            self.context.shared[key] = self._run({})
-        found: dict[str, dict[str, float]] = self.context.shared[key]
-        return found
-
     def scores(
-        self, condition: tuple[str, str], neurons: Mapping[int, Any]
+        self, condition: tuple[str, ...], neurons: Mapping[int, Any]
     ) -> dict[str, dict[str, float]]:
-        key = (self.task.name, self.context.neuron_set.sha256(), condition)
+        """lm-eval's scores under ``condition``, run once per run (the baseline once for all sets)."""
+        key = (self.task.name, self.task.sha256, *condition)
         if key not in self.context.shared:
             self.context.shared[key] = self._run(neurons)
         found: dict[str, dict[str, float]] = self.context.shared[key]

@@ -38,7 +38,7 @@ from langneurons.interventions import ablate
 from langneurons.kinds.ablation import ControlSpec
 from langneurons.latent import Lens, measure, overtake, peak
 from langneurons.latent_prompts import PROMPT_KINDS, Items, PromptKind, build_items
-from langneurons.lens import last_position_states
+from langneurons.lens import state_batches
 from langneurons.linear_probe import held_out, probe_accuracy
 from langneurons.methods.random import matched_random
 from langneurons.report import table
@@ -412,20 +412,9 @@ class _Evaluator:
         import torch
 
         handle, size = self.context.handle, self.fields.batch_size
-        found = []
         with self.context.timings.phase("probe states"):
-            for start in range(0, len(sentences), size):
-                inputs = handle.tokenizer(
-                    sentences[start : start + size],
-                    return_tensors="pt",
-                    padding=True,
-                    padding_side="left",
-                ).to(handle.model.device)
-                states = last_position_states(
-                    handle.model, handle.architecture, inputs, self.layers
-                )
-                found.append(states.float().cpu())
-        return torch.cat(found)
+            batches = state_batches(handle, sentences, self.layers, size)
+            return torch.cat([states.float().cpu() for states in batches])
 
 
 KINDS.add("latent", Latent())
