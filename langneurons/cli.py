@@ -17,7 +17,8 @@ from langneurons.errors import ConfigError, LangneuronsError
 
 EXAMPLES = """examples:
   langneurons prepare --model gemma-3-270m --model smollm2-135m
-  langneurons identify --method lape --model gemma-3-270m --langs en,de,zh --out lape.json
+  langneurons identify --method lape --model gemma-3-270m --langs en,de,zh --out lape.json \\
+      --stats-out gemma-stats.safetensors
   langneurons import-neurons LLaMA-2-7B.neuron.pth --languages en,zh,fr,es,vi,id,ja \\
       --model llama-2-7b --shape 32x11008 --out llama-2-7b-lape.json
   langneurons import-stats --full 'activation.{lang}.Mistral.pt' \\
@@ -72,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
         "--stats", type=Path, default=None, help="identify on this statistics file; no model"
     )
     ident.add_argument("--out", type=Path, required=True, help="neuron set file to write")
+    ident.add_argument(
+        "--stats-out",
+        type=Path,
+        default=None,
+        help="also write the statistics (steering values for the lm-eval model's steer=)",
+    )
     ident.set_defaults(run=_identify)
 
     imp = sub.add_parser("import-neurons", help="convert a published List[List[LongTensor]] file")
@@ -172,6 +179,8 @@ def _identify(args: argparse.Namespace) -> None:
     from langneurons.session import BenchmarkSession, RunOptions
 
     if args.stats is not None:
+        if args.stats_out is not None:
+            raise ConfigError("--stats-out writes collected statistics; --stats reads a file")
         found = identify(args.method, statistics.load(args.stats))
     else:
         options = RunOptions(
@@ -185,7 +194,11 @@ def _identify(args: argparse.Namespace) -> None:
             identify_data=args.data,
         )
         session = BenchmarkSession(options)
-        found = session.neuron_set(session.load(), args.method)
+        handle = session.load()
+        found = session.neuron_set(handle, args.method)
+        if args.stats_out is not None:
+            statistics.save(session.statistics(handle), args.stats_out)
+            print(f"{args.stats_out}: statistics of {found.model['name']}")
     neuron_set.dump(found, args.out)
     counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
     print(f"{args.out}: {args.method} on {found.model['name']}: {counts}")

@@ -265,10 +265,12 @@ def load(path: Path) -> ActivationStats:
     """Read statistics written by :func:`save`.
 
     Raises:
-        FormatError: the file is not in format ``langneurons.statistics/1``.
+        FormatError: the file is missing or not in format ``langneurons.statistics/1``.
     """
     from safetensors import safe_open
 
+    if not Path(path).is_file():
+        raise FormatError(f"statistics {path} do not exist")
     with safe_open(str(path), framework="pt") as handle:
         metadata = handle.metadata() or {}
         if metadata.get("format") != FORMAT:

@@ -1,19 +1,22 @@
-"""The lm-eval model `langneurons`: lm-eval's hf model exactly, until neurons are ablated."""
+"""The lm-eval model `langneurons`: lm-eval's hf model exactly, until neurons are ablated or steered."""
 
+import dataclasses
 import json
 
 import pytest
 import torch
 
 from langneurons.choice_task import items, write_tasks
-from langneurons.errors import ConfigError
+from langneurons.errors import ConfigError, FormatError
+from langneurons.interventions import steer
+from langneurons.statistics import save
 
 lm_eval = pytest.importorskip("lm_eval")
 from lm_eval.models.huggingface import HFLM  # noqa: E402
 from lm_eval.tasks import TaskManager  # noqa: E402
 
 from langneurons.lm_eval_model import InterventionLM  # noqa: E402
-from tests.synthetic import tiny_neuron_set  # noqa: E402
+from tests.synthetic import synthetic_stats, tiny_neuron_set  # noqa: E402
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3]])
 
@@ -46,7 +49,7 @@ def test_ablation_changes_the_logits_only_during_the_call(tiny_model_folder, tmp
     ablated = InterventionLM(
         pretrained=str(tiny_model_folder), device="cpu", neurons=str(neurons), ablate="zh+fr"
     )
-    assert ablated.neurons == {1: [4, 5, 6, 7]}
+    assert ablated.zeroed == {1: [4, 5, 6, 7]}
     before = plain._model_call(IDS)
     assert not torch.allclose(ablated._model_call(IDS), before)
     assert torch.equal(ablated.model(IDS).logits, before)  # no hook left behind
@@ -61,22 +64,75 @@ def test_the_control_zeroes_other_neurons_of_the_same_count(tiny_model_folder, t
         ablate="zh",
         control_seed=0,
     )
-    assert [len(v) for v in control.neurons.values()] == [2]
-    assert control.neurons != {1: [6, 7]}
+    assert [len(v) for v in control.zeroed.values()] == [2]
+    assert control.zeroed != {1: [6, 7]}
+
+
+def tiny_stats(path, width=24):
+    """Statistics for the tiny llama model whose mean activations are all different."""
+    languages = ["en", "de", "fr", "zh"]
+    stats = synthetic_stats(torch.ones(4, 2, width), [10, 10, 10, 10], languages)
+    sums = torch.arange(4 * 2 * width, dtype=torch.float64).reshape(4, 2, width) / 7
+    save(dataclasses.replace(stats, sums=sums), path)
+    return path
+
+
+def test_steering_is_the_steering_tasks_intervention_during_the_call(tiny_model_folder, tmp_path):
+    neurons = tiny_neuron_set(tmp_path, tiny_model_folder)
+    stats = tiny_stats(tmp_path / "stats.safetensors")
+    lm = InterventionLM(
+        pretrained=str(tiny_model_folder),
+        device="cpu",
+        neurons=str(neurons),
+        ablate="en",
+        steer="zh",
+        stats=str(stats),
+        value="2*mean",
+    )
+    zh = 3 * 2 * 24 + 24  # index of (zh, layer 1, neuron 0) in the flattened sums
+    assert lm.activated == {1: [6, 7]}
+    assert lm.values == {1: [2 * (zh + 6) / 7 / 10, 2 * (zh + 7) / 7 / 10]}
+    assert lm.zeroed == {1: [0, 1]}
+    before = lm.model(IDS).logits
+    with steer(lm.model, lm.activated, lm.values, lm.zeroed, lm.architecture):
+        expected = lm.model(IDS).logits
+    assert not torch.allclose(expected, before)
+    assert torch.equal(lm._model_call(IDS), expected)
+    assert torch.equal(lm.model(IDS).logits, before)  # no hook left behind
 
 
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        ({"ablate": "zh"}, "ablate= needs neurons="),
+        ({"ablate": "zh"}, "need neurons="),
         ({"ablate": "sw", "neurons": True}, "has no language 'sw'"),
+        ({"steer": "sw", "neurons": True, "stats": True}, "has no language 'sw'"),
+        ({"steer": "zh", "neurons": True}, "steer= needs stats="),
+        ({"steer": "zh+fr", "neurons": True, "stats": True}, "name one target language"),
+        ({"steer": "zh", "neurons": True, "stats": "wide"}, "for 2 layers x 32 neurons"),
+        ({"steer": "zh", "neurons": True, "stats": True, "value": "max"}, "steering value"),
     ],
 )
 def test_bad_arguments_are_named(tiny_model_folder, tmp_path, arguments, message):
     if arguments.get("neurons"):
         arguments["neurons"] = str(tiny_neuron_set(tmp_path, tiny_model_folder))
+    if arguments.get("stats"):
+        width = 32 if arguments["stats"] == "wide" else 24
+        arguments["stats"] = str(tiny_stats(tmp_path / "stats.safetensors", width))
     with pytest.raises(ConfigError, match=message):
         InterventionLM(pretrained=str(tiny_model_folder), device="cpu", **arguments)
+
+
+def test_a_missing_statistics_file_is_named(tiny_model_folder, tmp_path):
+    neurons = tiny_neuron_set(tmp_path, tiny_model_folder)
+    with pytest.raises(FormatError, match="do not exist"):
+        InterventionLM(
+            pretrained=str(tiny_model_folder),
+            device="cpu",
+            neurons=str(neurons),
+            steer="zh",
+            stats=str(tmp_path / "none.safetensors"),
+        )
 
 
 def test_a_set_for_a_bigger_model_is_refused(tiny_model_folder, tmp_path):

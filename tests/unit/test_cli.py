@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 from langneurons.cli import main
+from langneurons.statistics import load
 from tests.synthetic import write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,12 +28,17 @@ def test_identify_writes_a_valid_set_for_the_model(tiny_model_folder, tmp_path, 
             "cpu",
             "--out",
             str(out),
+            "--stats-out",
+            str(tmp_path / "stats.safetensors"),
         ]
     )
     assert code == 0, capsys.readouterr().err
     data = json.loads(out.read_text())
     assert data["model"]["num_layers"] == 2 and data["model"]["neurons_per_layer"] == 24
     assert list(data["languages"]) == ["en", "de", "fr", "zh"]
+    stats = load(tmp_path / "stats.safetensors")  # the lm-eval model's steering values
+    assert stats.languages == ("en", "de", "fr", "zh") and stats.sums is not None
+    assert tuple(stats.sums.shape) == (4, 2, 24)
     assert main(["validate", str(out), str(ROOT / "tasks" / "ablation_perplexity.yaml")]) == 0
 
 
