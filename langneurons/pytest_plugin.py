@@ -365,15 +365,18 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
                 **scores.get(spec, {}),
                 **{f"{task.name}.{k}": v for k, v in summary.scores.items()},
             }
-    if len(scores) > 1:
-        columns = sorted({k for s in scores.values() for k in s})
+    if len(scores) > 1:  # a row per score, a column per set: stays narrow with many scores
+        names = sorted({k for s in scores.values() for k in s})
         write("")
         write("neuron sets side by side")
         rows = [
-            [spec, *(f"{scores[spec][c]:.3f}" if c in scores[spec] else "-" for c in columns)]
-            for spec in scores
+            [
+                name,
+                *(f"{scores[spec][name]:.3f}" if name in scores[spec] else "-" for spec in scores),
+            ]
+            for name in names
         ]
-        write(table(["neurons", *columns], rows))
+        write(table(["score", *scores], rows))
     label = "seconds (phases summed over workers)" if "worker_timings" in run else "seconds"
     timings = _timings(config, session.timings.seconds)
     write("")

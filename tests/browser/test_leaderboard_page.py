@@ -72,3 +72,22 @@ def test_a_row_opens_its_detail_view_with_the_heatmap(page):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "leaderboard.png"), full_page=True)
     assert Path(ARTIFACTS / "leaderboard.png").stat().st_size > 10_000
+
+
+def test_the_repositorys_leaderboard_shows_every_filed_entry():
+    from playwright.sync_api import sync_playwright
+
+    filed = sorted((ROOT / "leaderboard" / "submissions").glob("*/*.json"))
+    if not filed:
+        pytest.skip("no entries filed yet")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        tab = browser.new_page(viewport={"width": 1300, "height": 1100})
+        tab.goto((ROOT / "leaderboard" / "index.html").as_uri())
+        assert tab.locator("#rows tr").count() == len(filed)
+        tab.locator("#rows tr").first.click()
+        assert tab.locator("#heatmap rect").count() == 81
+        assert tab.locator("#layers polyline").count() > 0
+        ARTIFACTS.mkdir(exist_ok=True)
+        tab.screenshot(path=str(ARTIFACTS / "leaderboard-entries.png"), full_page=True)
+        browser.close()

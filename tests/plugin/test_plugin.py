@@ -186,10 +186,12 @@ def test_several_methods_run_side_by_side_from_one_statistics_pass(
     result.stdout.fnmatch_lines(
         [
             "*neuron sets side by side*",
-            "neurons*tiny.specificity*",
-            "lape *",
-            "frequency *",
-            "random *",
+            "score * lape * frequency * random",
+            "*",
+            "tiny.languages *",
+            "tiny.languages_passing *",
+            "tiny.max_control_ratio *",
+            "tiny.specificity *",
         ]
     )
     assert len(list((tmp_path / "cache" / "statistics").rglob("*.safetensors"))) == 1
