@@ -118,7 +118,7 @@ def _row(entry: Entry, tasks: list[str]) -> dict[str, Any]:
         "model": r.model["name"],
         "method": r.neuron_set.method.get("name", "?"),
         "languages": ",".join(r.neuron_set.neurons),
-        "scores": {name: round(entry.scores[name], 4) for name in tasks if name in entry.scores},
+        "scores": {name: entry.scores[name] for name in tasks if name in entry.scores},
         "date": r.created.date().isoformat(),
         "version": str(r.environment.get("langneurons", "?")),
         "command": r.command,
