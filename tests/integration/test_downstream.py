@@ -1,0 +1,51 @@
+"""The downstream kind: lm-eval scores its forwards with the ablated language's neurons zeroed."""
+
+import pytest
+import torch
+
+from langneurons.context import RunContext, Timings
+from langneurons.methods.random import matched_random
+from langneurons.model_handle import load_model, resolve_model
+from langneurons.neuron_set import load
+from langneurons.task_kind import KINDS
+from langneurons.task_spec import load_task
+from tests.synthetic import tiny_neuron_set
+
+pytest.importorskip("lm_eval")
+
+
+def test_each_condition_runs_lm_evals_forwards_under_its_own_intervention(
+    tiny_model_folder, tmp_path
+):
+    (tmp_path / "downstream.yaml").write_text(
+        "name: downstream\nkind: downstream\nversion: 1\nlanguages: [en, fr]\n"
+        "data: {source: concepts, split: evaluate}\nlimit: 4\n"
+        "checks: {min_own_drop: 0.1, max_other_drop: 0.05, max_control_drop: 0.05}\n"
+    )
+    task = load_task(tmp_path / "downstream.yaml")
+    handle = load_model(resolve_model(str(tiny_model_folder)), device="cpu")
+    neuron_set = load(tiny_neuron_set(tmp_path, tiny_model_folder))
+    context = RunContext(handle, neuron_set, 8, 0, Timings(), statistics=lambda: None)
+    evaluate = KINDS.get("downstream").evaluator(task, context)
+
+    seen: list[frozenset[int]] = []  # per forward: layer 1's neurons that were all zero
+
+    def record(module, args):
+        silent = (args[0] == 0).flatten(0, -2).all(dim=0)
+        seen.append(frozenset(torch.nonzero(silent).flatten().tolist()))
+
+    down = handle.model.model.layers[1].mlp.down_proj
+    down.register_forward_pre_hook(record)
+    result = evaluate(
+        next(c for c in KINDS.get("downstream").cells(task) if c.id == "ablate[fr]-eval[fr]")
+    )
+
+    fr = set(neuron_set.languages["fr"][1])
+    control = set(matched_random(neuron_set, task.fields.control.seed).languages["fr"][1])
+    # baseline, then ablated, then control: three lm-eval runs, the same forwards each
+    assert len(seen) % 3 == 0 and seen
+    third = len(seen) // 3
+    assert not any(seen[:third])
+    assert all(frozen == fr for frozen in seen[third : 2 * third])
+    assert all(frozen == control for frozen in seen[2 * third :])
+    assert result.metrics["drop"] == result.metrics["baseline"] - result.metrics["ablated"]
