@@ -26,7 +26,7 @@ arguments with ``--model langneurons`` (lm-eval 0.4 finds models only by import)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +74,24 @@ class InterventionLM(HFLM):  # type: ignore[misc]
             pretrained = str(prepared(resolve_model(pretrained)).folder)
         super().__init__(pretrained=pretrained, **kwargs)
         self.architecture = architecture_for(self.model)
+        self._check_fits({**self.zeroed, **self.activated}, f"neuron set {neurons}")
+
+    def zero(self, neurons: Mapping[int, Sequence[int]]) -> None:
+        """Zero these neurons (layer -> indices) in the calls from now on, instead of ``zeroed``.
+
+        A method, not an assignment to ``zeroed``: a caller of a renamed method fails
+        loudly, one assigning a renamed attribute would silently run the plain model.
+        """
+        self._check_fits(neurons, "the set to zero")
+        self.zeroed = {layer: list(indices) for layer, indices in neurons.items()}
+
+    def _check_fits(self, neurons: Mapping[int, Sequence[int]], what: str) -> None:
+        layers = self.model.config.num_hidden_layers
         width = self.architecture.width(self.model.config)
-        for layer, indices in [*self.zeroed.items(), *self.activated.items()]:
-            if layer >= self.model.config.num_hidden_layers or max(indices) >= width:
+        for layer, indices in neurons.items():
+            if layer >= layers or (indices and max(indices) >= width):
                 raise ConfigError(
-                    f"neuron set {neurons} does not fit {pretrained} "
-                    f"({self.model.config.num_hidden_layers} layers x {width} neurons)"
+                    f"{what} does not fit {self.model.name_or_path} ({layers} layers x {width} neurons)"
                 )
 
     @contextlib.contextmanager

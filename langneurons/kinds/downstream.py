@@ -201,7 +201,7 @@ class _Evaluator:
         import lm_eval
 
         lm, manager = self._model()
-        lm.zeroed = {layer: list(indices) for layer, indices in neurons.items()}
+        lm.zero(neurons)
         names = [self.fields.lm_eval_tasks.format(lang=lang) for lang in self.task.languages]
         with self.context.timings.phase("lm-eval"):
             out = lm_eval.simple_evaluate(
