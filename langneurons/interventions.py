@@ -110,8 +110,15 @@ def steer(
 class _Positions:
     """Pre-hook on the model: the input length and the absolute position it starts at.
 
-    Sites may flatten batch and positions, so the hooks need the length; with a
-    key-value cache the first position is the cached length.
+    Sites may flatten batch and positions, so the hooks need the length. The first
+    position comes from what transformers passes to every forward, not from cache
+    internals (whose attribute names change between releases): ``cache_position``
+    where a version still passes it, else the ``position_ids`` that ``generate``
+    derives from the attention mask. Each row counts its positions from its first
+    real token, and a left-padded batch always has a row without padding, so the
+    largest position of the last column is that column's absolute position. A
+    family without position ids (BLOOM) has its 2-D attention mask, which spans the
+    cached positions too; only a call with neither falls back to the cache's length.
     """
 
     def __init__(self) -> None:
@@ -125,8 +132,24 @@ class _Positions:
         if not isinstance(ids, torch.Tensor):
             raise ConfigError("an intervention from a start position needs input_ids")
         self.length = int(ids.shape[-1])
-        cache = kwargs.get("past_key_values")
-        self.offset = int(cache.get_seq_length()) if cache is not None else 0
+        self.offset = _first_position(kwargs, self.length)
+
+
+def _first_position(kwargs: dict[str, Any], length: int) -> int:
+    """Absolute position of the first input token of a forward call (see :class:`_Positions`)."""
+    import torch
+
+    cache_position = kwargs.get("cache_position")
+    if isinstance(cache_position, torch.Tensor) and cache_position.numel():
+        return int(cache_position.reshape(-1)[0])
+    position_ids = kwargs.get("position_ids")
+    if isinstance(position_ids, torch.Tensor) and position_ids.numel():
+        return int(position_ids[..., -1].max()) - (length - 1)
+    mask = kwargs.get("attention_mask")
+    if isinstance(mask, torch.Tensor) and mask.ndim == 2:
+        return int(mask.shape[-1]) - length  # a 2-D mask spans the cached positions too
+    cache = kwargs.get("past_key_values", kwargs.get("cache"))
+    return int(cache.get_seq_length()) if cache is not None else 0
 
 
 class _Rewrite:

@@ -90,6 +90,45 @@ def test_generated_positions_only_with_a_key_value_cache():
     assert not torch.equal(late, plain)
 
 
+LEFT_PADDED = torch.tensor([[0, 0, 5, 17, 42, 99], [1, 9, 8, 7, 6, 5]])
+LEFT_MASK = torch.tensor([[0, 0, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]])
+
+
+def _generate(model, use_cache):
+    with torch.no_grad():
+        out = model.generate(
+            LEFT_PADDED,
+            attention_mask=LEFT_MASK,
+            max_new_tokens=4,
+            do_sample=False,
+            pad_token_id=0,
+            use_cache=use_cache,
+            output_scores=True,
+            return_dict_in_generate=True,
+        )
+    return out.sequences, torch.stack(out.scores)
+
+
+def test_start_under_generate_with_a_cache_batched_and_left_padded(model):
+    """Steering generated positions only: with a key-value cache as without one.
+
+    Without a cache every step feeds the whole sequence from position 0, so the
+    positions at and after ``start`` are known exactly; with a cache the hook must
+    derive them from what the forward is given (a regression: transformers 5.24
+    renamed the cache argument, and steering from ``start`` changed nothing).
+    """
+    start = LEFT_PADDED.shape[1]
+    plain, _ = _generate(model, use_cache=True)
+    with steer(model, ACTIVATE, {0: [40.0, -40.0], 1: [40.0]}, DEACTIVATE, start=start):
+        cached, cached_scores = _generate(model, use_cache=True)
+        uncached, uncached_scores = _generate(model, use_cache=False)
+    # the prompt pass is untouched, so each row's first generated token is the plain one
+    assert torch.equal(cached[:, start], plain[:, start])
+    assert not torch.equal(cached_scores[1:], _generate(model, use_cache=True)[1][1:])
+    assert torch.allclose(cached_scores, uncached_scores, atol=1e-4, rtol=1e-4)
+    assert torch.equal(cached, uncached)
+
+
 def test_mismatched_values_and_bad_indices_fail_before_any_hook():
     model = tiny_model("llama")
     with (
