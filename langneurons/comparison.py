@@ -10,10 +10,11 @@ into Zhang et al.'s four phases by :func:`langneurons.phases.locate`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from langneurons.errors import ShapeMismatchError
+from langneurons.errors import ConfigError, ShapeMismatchError
 from langneurons.method import categories
 from langneurons.neuron_set import NeuronSet
 from langneurons.phases import PHASES, Phases, locate
@@ -84,6 +85,34 @@ def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
     counts = {name: {lang: s.count(lang) for lang in s.languages} for name, s in sets.items()}
     phases = {name: locate(layer_totals(per_layer[name])) for name in names}
     return Comparison(names, languages, counts, category_counts, overlap, per_layer, phases)
+
+
+def labels(paths: Sequence[Path]) -> list[str]:
+    """Name each set file by the shortest end of its path that no other file shares.
+
+    ``a/x/lape.json`` and ``b/x/lape.json`` become ``a/x/lape`` and ``b/x/lape``;
+    a file whose stem is unique keeps its stem. Names key the comparison, so two
+    files under one name would show as one row.
+
+    Raises:
+        ConfigError: the same file is given twice.
+    """
+    resolved = [Path(p).resolve() for p in paths]
+    for i, path in enumerate(resolved):
+        if path in resolved[:i]:
+            raise ConfigError(f"{paths[i]} is given twice; compare distinct set files")
+    parts = [(*p.parent.parts, p.stem) for p in resolved]
+    names = []
+    for i, mine in enumerate(parts):
+        others = [theirs for j, theirs in enumerate(parts) if j != i]
+        k = 1
+        while k < len(mine) and any(theirs[-k:] == mine[-k:] for theirs in others):
+            k += 1
+        if k == len(mine):  # only the suffix differs (lape.json, lape.JSON): the whole path
+            names.append(str(resolved[i]))
+        else:
+            names.append("/".join(mine[-k:]))
+    return names
 
 
 def layer_totals(per_layer: dict[str, list[int]]) -> list[int]:

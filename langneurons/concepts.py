@@ -23,9 +23,8 @@ from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
-import yaml
-
 from langneurons.errors import ConfigError, MissingResourceError
+from langneurons.input_files import parse_yaml, read_text
 
 BLANK = '"___"'
 
@@ -74,7 +73,7 @@ def load_concepts(path: str | None = None) -> Concepts:
     file = Path(path)
     if not file.is_file():
         raise MissingResourceError(f"concept file {file} does not exist")
-    return _parse(file.read_text(encoding="utf-8"), str(file))
+    return _parse(read_text(file, "concept file", ConfigError), str(file))
 
 
 @cache
@@ -84,10 +83,7 @@ def _builtin() -> Concepts:
 
 
 def _parse(text: str, where: str) -> Concepts:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{where}: malformed YAML: {error}") from None
+    data = parse_yaml(text, where)
     if not isinstance(data, dict) or not {"languages", "concepts"} <= set(data):
         raise ConfigError(f"{where}: expected the keys 'languages' and 'concepts'")
     languages = data["languages"]

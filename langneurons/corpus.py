@@ -46,6 +46,10 @@ class CorpusSpec:
 Reader = Callable[[CorpusSpec, str, Split], list[str]]
 SOURCES: Registry[Reader] = Registry("data source")
 
+#: Sources whose ``path`` has a shape to check before anything is read (a file
+#: template): name -> a function raising ConfigError on a bad path.
+PATH_CHECKS: Registry[Callable[[CorpusSpec], None]] = Registry("data source path check")
+
 
 def paragraphs(spec: CorpusSpec, language: str, split: Split) -> list[str]:
     """Return the paragraphs of ``language`` in ``split``.
@@ -61,10 +65,12 @@ def paragraphs(spec: CorpusSpec, language: str, split: Split) -> list[str]:
 
 
 def check_source(spec: CorpusSpec) -> None:
-    """Raise ConfigError when the source is unknown (cheap; reads nothing)."""
+    """Raise ConfigError when the source is unknown or its path malformed (cheap; reads nothing)."""
     import langneurons.corpora  # noqa: F401
 
     SOURCES.get(spec.source)
+    if spec.source in PATH_CHECKS:
+        PATH_CHECKS.get(spec.source)(spec)
 
 
 def corpus_sha256(texts: Mapping[str, Sequence[str]]) -> str:

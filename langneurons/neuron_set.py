@@ -17,8 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
 from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import FormatError, ShapeMismatchError
+from langneurons.input_files import load_json
 from langneurons.languages import check_languages
 from langneurons.model_handle import ModelShape
 
@@ -26,6 +29,28 @@ FORMAT = "langneurons.neuron_set/1"
 
 Layers = Mapping[int, tuple[int, ...]]
 Languages = Mapping[str, Layers]
+
+
+class _ModelRecord(BaseModel):
+    """The ``model`` object; strict, so ``true`` or ``2.0`` is not taken for a layer count."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(description="the model's name (alias, hub id or folder name)")
+    source: str | None = Field(default=None, description="hub id, package or folder")
+    revision: str | None = Field(default=None, description="resolved revision")
+    architecture: str | None = Field(default=None, description="HF architectures[0]")
+    num_layers: int = Field(gt=0, description="layers of the model")
+    neurons_per_layer: int = Field(gt=0, description="neurons at the site per layer")
+
+
+class _MethodRecord(BaseModel):
+    """The ``method`` object: results and the leaderboard read its ``name`` and ``params``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(description="registered method, or 'imported'")
+    params: dict[str, Any] = Field(default_factory=dict, description="its parameters")
 
 
 @dataclass(frozen=True)
@@ -112,9 +137,18 @@ def from_dict(data: Any, where: str = "neuron set") -> NeuronSet:
         if key not in data:
             raise FormatError(f"{where}: missing key '{key}'")
     model = data["model"]
-    for key in ("num_layers", "neurons_per_layer"):
-        if not isinstance(model.get(key), int) or model[key] <= 0:
-            raise FormatError(f"{where}: model.{key} must be a positive integer")
+    _check_record(_ModelRecord, model, f"{where}: model")
+    _check_record(_MethodRecord, data["method"], f"{where}: method")
+    if not isinstance(data["site"], str):
+        raise FormatError(f"{where}: site must be a string such as 'model.layers.{{i}}.mlp.act_fn'")
+    if not isinstance(data.get("statistics"), dict | None):
+        raise FormatError(f"{where}: statistics must be an object or null")
+    for key in ("languages", "categories"):
+        if not isinstance(data.get(key, {}), dict):
+            raise FormatError(f"{where}: {key} must be an object")
+    for name, langs in data.get("categories", {}).items():
+        if not isinstance(langs, dict):
+            raise FormatError(f"{where}: categories.{name} must be an object language -> layers")
     shape = (model["num_layers"], model["neurons_per_layer"])
     check_languages(list(data["languages"]), where)
     languages = {
@@ -137,15 +171,10 @@ def load(path: Path) -> NeuronSet:
     """Read a neuron set file.
 
     Raises:
-        FormatError: the file is not valid JSON or not a valid neuron set.
+        FormatError: the file is missing, not UTF-8, not valid JSON (a key given
+            twice, NaN included) or not a valid neuron set.
     """
-    try:
-        data = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise FormatError(f"neuron set {path} does not exist") from None
-    except json.JSONDecodeError as error:
-        raise FormatError(f"neuron set {path} is not valid JSON: {error}") from None
-    return from_dict(data, str(path))
+    return from_dict(load_json(path, "neuron set"), str(path))
 
 
 def dump(neuron_set: NeuronSet, path: Path) -> None:
@@ -198,10 +227,16 @@ def import_published(
     """
     import torch
 
+    check_languages(languages, "--languages")
     try:
         lists = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FormatError(f"{path} does not exist") from None
     except Exception as error:
-        raise FormatError(f"{path}: not a torch.save file of lists of tensors ({error})") from None
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise FormatError(
+            f"{path}: not a torch.save file of lists of tensors ({type(error).__name__}: {first})"
+        ) from None
     if not isinstance(lists, list) or not all(isinstance(x, list) for x in lists):
         raise FormatError(f"{path}: expected List[List[LongTensor]] (language x layer)")
     if len(lists) != len(languages):
@@ -209,17 +244,55 @@ def import_published(
             f"{path} holds {len(lists)} languages but {len(languages)} codes were given "
             f"({', '.join(languages)}); pass one code per list, in file order"
         )
-    check_languages(languages, "--languages")
-    if any(len(layers) != model["num_layers"] for layers in lists):
+    layers_of = {lang: len(layers) for lang, layers in zip(languages, lists, strict=True)}
+    if set(layers_of.values()) != {model["num_layers"]}:
         raise ShapeMismatchError(
-            f"{path} has {len(lists[0])} layers per language; the model has {model['num_layers']}"
+            f"{path}: layers per language are "
+            f"{', '.join(f'{lang} {n}' for lang, n in layers_of.items())}; "
+            f"the model has {model['num_layers']}, and every language needs that many"
         )
     per_language = {
-        lang: [t.tolist() for t in layers] for lang, layers in zip(languages, lists, strict=True)
+        lang: [_published_indices(t, f"{path}: {lang} layer {i}") for i, t in enumerate(layers)]
+        for lang, layers in zip(languages, lists, strict=True)
     }
     return from_lists(
         per_language, model, site, {"name": "imported", "params": {"file": Path(path).name}}
     )
+
+
+def _published_indices(tensor: Any, where: str) -> list[int]:
+    """The indices of one layer: a 1-D integer tensor (floats would be truncated)."""
+    import torch
+
+    if not isinstance(tensor, torch.Tensor):
+        raise FormatError(
+            f"{where}: expected a tensor of neuron indices, got {type(tensor).__name__}"
+        )
+    if tensor.dim() != 1:
+        raise FormatError(
+            f"{where}: expected a 1-D tensor of neuron indices, got shape {tuple(tensor.shape)}"
+        )
+    if tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool:
+        raise FormatError(f"{where}: expected integer neuron indices, got {tensor.dtype}")
+    indices: list[int] = tensor.tolist()
+    return indices
+
+
+def _check_record(model: type[BaseModel], value: Any, where: str) -> None:
+    """Validate a header object; the raw dict is kept, so the set's sha256 is unchanged."""
+    if not isinstance(value, dict):
+        raise FormatError(f"{where} must be an object, got {type(value).__name__} {value!r}")
+    try:
+        model.model_validate(value)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            allowed = ", ".join(model.model_fields)
+            raise FormatError(f"{where}: unknown key '{key}' (allowed: {allowed})") from None
+        if problem["type"] == "missing":
+            raise FormatError(f"{where}: missing key '{key}'") from None
+        raise FormatError(f"{where}.{key}: {problem['msg']} (got {problem['input']!r})") from None
 
 
 def _layers_out(layers: Layers) -> dict[str, list[int]]:
@@ -233,6 +306,8 @@ def _layers_in(layers: Any, shape: tuple[int, int], where: str) -> dict[int, tup
     for key, indices in layers.items():
         if not str(key).isdigit() or not 0 <= int(key) < shape[0]:
             raise FormatError(f"{where}: layer '{key}' is out of range 0..{shape[0] - 1}")
+        if str(int(key)) != key:  # "01" and "1" would both be layer 1
+            raise FormatError(f"{where}: layer '{key}' must be written '{int(key)}'")
         if not isinstance(indices, list) or not all(type(n) is int for n in indices):
             raise FormatError(f"{where}.{key}: expected a list of integers")
         bad = [n for n in indices if not 0 <= n < shape[1]]

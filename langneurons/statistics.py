@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langneurons.atomic_write import atomic_path
-from langneurons.errors import FormatError
+from langneurons.errors import ConfigError, FormatError
 from langneurons.hooks import attached
+from langneurons.input_files import parse_json, template_fields
 from langneurons.windows import batches, windows
 
 if TYPE_CHECKING:
@@ -265,30 +266,116 @@ def load(path: Path) -> ActivationStats:
     """Read statistics written by :func:`save`.
 
     Raises:
-        FormatError: the file is missing or not in format ``langneurons.statistics/1``.
+        FormatError: the file is missing, truncated, not safetensors, not in format
+            ``langneurons.statistics/1``, or its tensors contradict each other
+            (see :func:`check`).
     """
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     if not Path(path).is_file():
         raise FormatError(f"statistics {path} do not exist")
-    with safe_open(str(path), framework="pt") as handle:
-        metadata = handle.metadata() or {}
-        if metadata.get("format") != FORMAT:
-            raise FormatError(
-                f"{path} has format {metadata.get('format')!r}; this version reads {FORMAT}"
-            )
-        tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
-    return ActivationStats(
-        tuple(json.loads(metadata["languages"])),
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            if metadata.get("format") != FORMAT:
+                raise FormatError(
+                    f"{path} has format {metadata.get('format')!r}; this version reads {FORMAT} "
+                    "(statistics written by langneurons identify --stats-out or import-stats)"
+                )
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+    except (SafetensorError, OSError) as error:
+        raise FormatError(
+            f"statistics {path} are not a readable safetensors file ({error}); "
+            "is it truncated? write it again"
+        ) from None
+    missing = [name for name in ("tokens", "over_zero") if name not in tensors]
+    missing += [key for key in ("languages", "provenance") if key not in metadata]
+    if missing:
+        raise FormatError(f"statistics {path}: missing '{missing[0]}'")
+    languages = parse_json(metadata["languages"], f"statistics {path}: metadata 'languages'")
+    provenance = parse_json(metadata["provenance"], f"statistics {path}: metadata 'provenance'")
+    if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
+        raise FormatError(f"statistics {path}: metadata 'languages' must be a list of codes")
+    if not isinstance(provenance, dict):
+        raise FormatError(f"statistics {path}: metadata 'provenance' must be an object")
+    stats = ActivationStats(
+        tuple(languages),
         tensors["tokens"],
         tensors["over_zero"],
         tensors.get("sums"),
         tensors.get("sums_sq"),
-        json.loads(metadata["provenance"]),
+        provenance,
         tensors.get("prefix_tokens"),
         tensors.get("prefix_over_zero"),
         tensors.get("histograms"),
     )
+    check(stats, f"statistics {path}")
+    return stats
+
+
+def check(stats: ActivationStats, where: str) -> None:
+    """Raise unless the tensors of ``stats`` fit together and the counts are possible.
+
+    Shapes: ``tokens`` [K] for K languages, counts [K, layers, neurons], histograms
+    [K, layers, neurons, HISTOGRAM_BINS]; counts are integers between 0 and the
+    language's token count (a neuron cannot be active on more tokens than there are).
+
+    Raises:
+        FormatError: naming the tensor, and the language for impossible counts.
+    """
+    import torch
+
+    k = len(stats.languages)
+    if len(set(stats.languages)) != k:
+        raise FormatError(f"{where}: a language is listed twice ({', '.join(stats.languages)})")
+    if stats.over_zero.dim() != 3:
+        raise FormatError(
+            f"{where}: over_zero is {tuple(stats.over_zero.shape)}; expected [languages, layers, "
+            "neurons]"
+        )
+    counts = tuple(stats.over_zero.shape)
+    expected: dict[str, tuple[int, ...]] = {
+        "tokens": (k,),
+        "over_zero": (k, *counts[1:]),
+        "sums": (k, *counts[1:]),
+        "sums_sq": (k, *counts[1:]),
+        "prefix_tokens": (k,),
+        "prefix_over_zero": (k, *counts[1:]),
+        "histograms": (k, *counts[1:], HISTOGRAM_BINS),
+    }
+    for name, shape in expected.items():
+        tensor = getattr(stats, name)
+        if tensor is None:
+            continue
+        if tuple(tensor.shape) != shape:
+            raise FormatError(
+                f"{where}: {name} is {tuple(tensor.shape)}; with {k} languages "
+                f"({', '.join(stats.languages)}) it must be {shape}"
+            )
+        floating = name in ("sums", "sums_sq")
+        if tensor.dtype.is_floating_point != floating or tensor.dtype == torch.bool:
+            kind = "floating-point" if floating else "integer"
+            raise FormatError(f"{where}: {name} is {tensor.dtype}; expected {kind} values")
+    if (stats.sums is None) != (stats.sums_sq is None):
+        raise FormatError(f"{where}: sums and sums_sq come together (one of them is missing)")
+    if (stats.prefix_tokens is None) != (stats.prefix_over_zero is None):
+        raise FormatError(f"{where}: prefix_tokens and prefix_over_zero come together")
+    pairs = [("over_zero", stats.tokens, stats.over_zero)]
+    if stats.prefix_tokens is not None and stats.prefix_over_zero is not None:
+        pairs.append(("prefix_over_zero", stats.prefix_tokens, stats.prefix_over_zero))
+    for name, tokens, over_zero in pairs:
+        for i, lang in enumerate(stats.languages):
+            total, found = int(tokens[i]), over_zero[i]
+            if total < 0 or int(found.min()) < 0:
+                raise FormatError(f"{where}: negative counts for '{lang}'")
+            most = int(found.max())
+            if most > total:
+                layer, neuron = divmod(int(found.argmax()), found.shape[-1])
+                raise FormatError(
+                    f"{where}: {name} of '{lang}' is {most} at layer {layer} neuron {neuron}, "
+                    f"more than its {total} tokens; the counts do not belong to these token "
+                    "totals"
+                )
 
 
 def import_counts(
@@ -311,28 +398,25 @@ def import_counts(
         site: the activation site the counts were taken at.
 
     Raises:
-        FormatError: a file is missing, has other keys, or another shape.
+        ConfigError: a template has a field other than ``{lang}``, or none while
+            there are several languages (every language would read one file).
+        FormatError: a file is missing, not a ``torch.save`` file, has other keys,
+            another shape, non-integer counts, or counts above its ``total_tokens``.
     """
     import torch
 
     shape = (model["num_layers"], model["neurons_per_layer"])
+    check_template(full, languages, "full counts path")
+    if prefix is not None:
+        check_template(prefix, languages, "prefix counts path")
 
     def read(template: str) -> tuple[torch.Tensor, torch.Tensor]:
         tokens, counts = [], []
         for lang in languages:
             path = Path(template.format(lang=lang))
-            try:
-                data = torch.load(path, map_location="cpu", weights_only=True)
-            except FileNotFoundError:
-                raise FormatError(f"{path} does not exist") from None
-            if not isinstance(data, dict) or set(data) != {"total_tokens", "over_zero"}:
-                raise FormatError(f"{path}: expected {{'total_tokens', 'over_zero'}}")
-            if tuple(data["over_zero"].shape) != shape:
-                raise FormatError(
-                    f"{path}: over_zero is {tuple(data['over_zero'].shape)}, the model is {shape}"
-                )
-            tokens.append(int(data["total_tokens"]))
-            counts.append(data["over_zero"].to(torch.int64))
+            total, over_zero = _published_counts(path, shape)
+            tokens.append(total)
+            counts.append(over_zero)
         return torch.tensor(tokens, dtype=torch.int64), torch.stack(counts)
 
     tokens, over_zero = read(full)
@@ -343,6 +427,61 @@ def import_counts(
         "corpus": f"imported:{Path(full).name}",
         "corpus_sha256": None,
     }
-    return ActivationStats(
+    stats = ActivationStats(
         tuple(languages), tokens, over_zero, None, None, provenance, prefix_tokens, prefix_over_zero
     )
+    check(stats, f"statistics imported from {full}")
+    return stats
+
+
+def check_template(template: str, languages: Sequence[str], what: str) -> None:
+    """Raise unless ``template`` has ``{lang}`` (with several languages) and no other field.
+
+    Raises:
+        ConfigError: an unknown field (the allowed one is named), or no ``{lang}``
+            while ``languages`` has more than one code.
+    """
+    fields = template_fields(template, ["lang"], what)
+    if "lang" not in fields and len(set(languages)) > 1:
+        raise ConfigError(
+            f"{what} '{template}' has no {{lang}}: all {len(languages)} languages would read "
+            "that one file; put {lang} where the language code goes "
+            "(activation.{lang}.Mistral.pt)"
+        )
+
+
+def _published_counts(path: Path, shape: tuple[int, int]) -> tuple[int, torch.Tensor]:
+    """``(total_tokens, over_zero)`` of one published file, checked."""
+    import torch
+
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FormatError(f"{path} does not exist") from None
+    except Exception as error:  # truncated, foreign or not a torch.save file at all
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise FormatError(
+            f"{path}: not a torch.save file of {{'total_tokens', 'over_zero'}} "
+            f"({type(error).__name__}: {first})"
+        ) from None
+    if not isinstance(data, dict) or set(data) != {"total_tokens", "over_zero"}:
+        raise FormatError(f"{path}: expected {{'total_tokens', 'over_zero'}}")
+    total, over_zero = data["total_tokens"], data["over_zero"]
+    if isinstance(total, torch.Tensor) and total.dim() == 0 and not total.dtype.is_floating_point:
+        total = total.item()
+    if type(total) is not int or total < 0:
+        raise FormatError(f"{path}: total_tokens must be a non-negative integer, got {total!r}")
+    if not isinstance(over_zero, torch.Tensor) or tuple(over_zero.shape) != shape:
+        found = tuple(over_zero.shape) if isinstance(over_zero, torch.Tensor) else over_zero
+        raise FormatError(f"{path}: over_zero is {found!r}, the model is {shape}")
+    if over_zero.dtype.is_floating_point or over_zero.dtype == torch.bool:
+        raise FormatError(f"{path}: over_zero is {over_zero.dtype}; expected integer counts")
+    if over_zero.numel() and int(over_zero.min()) < 0:
+        raise FormatError(f"{path}: over_zero has negative counts")
+    most = int(over_zero.max()) if over_zero.numel() else 0
+    if most > total:
+        raise FormatError(
+            f"{path}: over_zero reaches {most} but total_tokens is {total}; a neuron cannot be "
+            "active on more tokens than there are"
+        )
+    return total, over_zero.to(torch.int64)

@@ -1,9 +1,11 @@
 """Task files: YAML validated in one place against the schema its kind declares.
 
-``load_task(path)`` parses with ``yaml.safe_load``, checks the common fields
-(``name``, ``kind``, ``version``, ``description``, ``languages``, ``data``,
-``checks``) and the kind's own fields with a pydantic model that forbids unknown
-keys, and reports errors as "file: key.path: problem (allowed: ...)". Language
+``load_task(path)`` parses with the strict YAML reader (UTF-8, no key given
+twice), checks the common fields (``name``, ``kind``, ``version``,
+``description``, ``languages``, ``data``, ``checks``) and the kind's own fields
+with a pydantic model that forbids unknown keys, in strict mode (``true`` is not
+1, ``2.5`` is not an integer; an integer is still a float), and reports errors
+as "file: key.path: problem (allowed: ...)". Language
 codes are checked here, once. The spec hash is the sha256 of the canonical JSON
 of the *validated* spec, so formatting and comments do not change it.
 """
@@ -16,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langneurons.corpus import CorpusSpec, check_source
 from langneurons.errors import ConfigError
+from langneurons.input_files import load_yaml
 from langneurons.languages import check_languages
 
 
@@ -49,6 +51,10 @@ class TaskFields(BaseModel):
     def needs_histograms(self) -> bool:
         """Whether the task needs activation histograms in the statistics (percentiles)."""
         return False
+
+    def token_budget(self) -> int | None:
+        """Text tokens the task scores per language, checked before the model loads."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,11 @@ class TaskSpec:
         return TaskSpec(self.path, self.fields.model_copy(update={"languages": kept}))
 
 
+def budget_where(task: TaskSpec, lang: str) -> str:
+    """How a token-budget error names the text: task file, language, source and split."""
+    return f"{task.path}: {lang} text ({task.corpus.describe()}, {task.fields.data.split})"
+
+
 def spec_sha256(spec: dict[str, Any]) -> str:
     """sha256 of a spec's canonical JSON (its JSON form, as results files store it)."""
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
@@ -120,15 +131,7 @@ def load_task(path: Path) -> TaskSpec:
     from langneurons.task_kind import task_kind
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"task file {path} does not exist") from None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ConfigError(f"{path}:{where} malformed YAML: {problem}") from None
+    data = load_yaml(path, "task file", ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of task fields at the top level")
     if "kind" not in data:
@@ -138,7 +141,7 @@ def load_task(path: Path) -> TaskSpec:
     except ConfigError as error:
         raise ConfigError(f"{path}: kind: {error}") from None
     try:
-        fields: Any = kind.spec_model.model_validate(data)
+        fields: Any = kind.spec_model.model_validate(data, strict=True)
     except ValidationError as error:
         raise ConfigError(f"{path}: {_first_problem(error, kind.spec_model)}") from None
     check_languages(fields.languages, f"{path}: languages")
@@ -160,7 +163,9 @@ def _first_problem(error: ValidationError, model: type[BaseModel]) -> str:
         return f"{'.'.join(location[:-1]) + ': ' if len(location) > 1 else ''}unknown key '{location[-1]}' (allowed: {allowed})"
     if problem["type"] == "missing":
         return f"missing key '{key}'"
-    return f"{key}: {problem['msg']}"
+    given = problem.get("input")
+    got = "" if isinstance(given, dict | list) else f" (got {given!r})"
+    return f"{key}: {problem['msg']}{got}"
 
 
 def _model_at(model: type[BaseModel], location: list[str]) -> type[BaseModel] | None:

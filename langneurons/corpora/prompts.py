@@ -10,16 +10,16 @@ from __future__ import annotations
 from functools import cache
 from importlib.resources import files
 
-import yaml
-
 from langneurons.corpus import SOURCES, CorpusSpec, Split
-from langneurons.errors import MissingResourceError
+from langneurons.errors import FormatError, MissingResourceError
+from langneurons.input_files import parse_yaml
 
 
 @cache
 def _prompts() -> dict[str, list[str]]:
     text = files("langneurons").joinpath("data/prompts.yaml").read_text(encoding="utf-8")
-    return {lang: [str(p) for p in items] for lang, items in yaml.safe_load(text).items()}
+    data = parse_yaml(text, "langneurons/data/prompts.yaml", FormatError)
+    return {lang: [str(p) for p in items] for lang, items in data.items()}
 
 
 def read_prompts(spec: CorpusSpec, lang: str, split: Split) -> list[str]:

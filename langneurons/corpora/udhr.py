@@ -24,7 +24,8 @@ from pathlib import Path
 
 from langneurons.atomic_write import atomic_write_text
 from langneurons.corpus import SOURCES, CorpusSpec, Split
-from langneurons.errors import MissingResourceError
+from langneurons.errors import FormatError, MissingResourceError
+from langneurons.input_files import load_json
 from langneurons.languages import LANGUAGES, language
 from langneurons.paths import corpora_dir
 
@@ -49,7 +50,13 @@ def read(spec: CorpusSpec, lang: str, split: Split) -> list[str]:
         raise MissingResourceError(
             f"UDHR text for '{lang}' is not prepared ({path} missing): run `langneurons prepare`"
         )
-    return list(json.loads(path.read_text())[split])
+    data = load_json(path, "prepared UDHR text")
+    if not isinstance(data, dict) or not isinstance(data.get(split), list):
+        raise FormatError(
+            f"prepared UDHR text {path} has no '{split}' list; delete {folder()} and run "
+            "`langneurons prepare` again"
+        )
+    return [str(paragraph) for paragraph in data[split]]
 
 
 def prepare() -> Path:

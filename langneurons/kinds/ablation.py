@@ -39,7 +39,7 @@ from langneurons.methods.random import matched_random
 from langneurons.perplexity import NLL, nll
 from langneurons.report import matrix
 from langneurons.task_kind import KINDS, Cell, CellResult, Summary
-from langneurons.task_spec import TaskFields, TaskSpec
+from langneurons.task_spec import TaskFields, TaskSpec, budget_where
 from langneurons.windows import Window, windows
 
 
@@ -72,6 +72,10 @@ class AblationSpec(TaskFields):
     control: ControlSpec = ControlSpec()
     checks: AblationChecks
 
+    def token_budget(self) -> int:
+        """Text tokens scored per language."""
+        return self.tokens_per_language
+
 
 Condition = tuple[Literal["none", "ablate", "control"], str]
 
@@ -89,6 +93,9 @@ class Ablation:
             for x in task.languages
             for y in task.languages
         ]
+
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Nothing to check: the task runs no code of its own."""
 
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that shares perplexities between cells."""
@@ -245,6 +252,7 @@ class _Evaluator:
                     texts,
                     self.fields.window,
                     self.fields.tokens_per_language,
+                    budget_where(self.task, lang),
                 )
             )
         return self._windows[lang]
