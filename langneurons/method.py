@@ -54,6 +54,13 @@ def method(name: str) -> Method:
     return METHODS.get(name)
 
 
+def is_method(name: str) -> bool:
+    """Whether ``name`` is a registered method (``--neurons`` prefers a method to a file)."""
+    import langneurons.methods  # noqa: F401  (registers the methods)
+
+    return name in METHODS
+
+
 def categories(selection: Selection) -> dict[str, Selection]:
     """Split a selection into language-specific (one language) and language-related neurons."""
     languages_of: dict[tuple[int, int], int] = {}

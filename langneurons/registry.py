@@ -8,7 +8,7 @@ Registering a taken name raises; looking up an unknown name raises a
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 from langneurons.errors import ConfigError
@@ -52,9 +52,7 @@ class Registry(Generic[T]):
 
     def unknown_message(self, name: str) -> str:
         """Describe an unknown name, with a suggestion and the known names."""
-        close = difflib.get_close_matches(name, list(self._items), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ";"
-        return f"unknown {self.kind} '{name}'{hint} known: {', '.join(sorted(self._items))}"
+        return unknown_message(self.kind, name, self._items)
 
     def __contains__(self, name: object) -> bool:
         return name in self._items
@@ -65,3 +63,15 @@ class Registry(Generic[T]):
     def names(self) -> list[str]:
         """Return the registered names, sorted."""
         return sorted(self._items)
+
+
+def unknown_message(kind: str, name: str, known: Iterable[str]) -> str:
+    """Describe an unknown ``name`` of ``kind`` with a suggestion and the known names.
+
+    Shared with name lookups that are not registries (task names in ``tasks/``),
+    so every "unknown ..." message reads the same.
+    """
+    names = sorted(known)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ";"
+    return f"unknown {kind} '{name}'{hint} known: {', '.join(names)}"

@@ -1,16 +1,21 @@
 """A benchmark run: options validated up front, then model, neuron set and cells.
 
-Construction is cheap and does every check that can fail on user input (model
-spec, task files, languages, neuron-set file and its shape, data presence), so
-bad input fails in one line before any model loads. :meth:`BenchmarkSession.context`
-then loads the model and produces the neuron set: from a file, or identified on
-the fly by a registered method on cached statistics.
+Construction is cheap and does every check that can fail on user input (device,
+task files and their names, languages, neuron-set specs and their names, data
+presence, the model's files, architecture and shape), so bad input fails in one
+line before any model loads. The checks that need the model's config come last:
+for a packaged model, reading it means converting the model first.
+:meth:`BenchmarkSession.context` then loads the model and produces the neuron
+set: from a file, or identified on the fly by a registered method on cached
+statistics.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,9 +24,9 @@ from typing import TYPE_CHECKING, Any
 from langneurons import cache, neuron_set
 from langneurons.context import RunContext, Timings
 from langneurons.corpus import CorpusSpec, check_source, corpus_sha256, paragraphs
-from langneurons.errors import ConfigError, MissingResourceError
+from langneurons.errors import ConfigError, MissingResourceError, UnsupportedModelError
 from langneurons.languages import check_languages
-from langneurons.method import identify, method
+from langneurons.method import identify, is_method, method
 from langneurons.model_handle import (
     ModelShape,
     load_model,
@@ -30,7 +35,10 @@ from langneurons.model_handle import (
     resolve_model,
 )
 from langneurons.paths import neuron_sets_dir
-from langneurons.task_spec import load_task
+from langneurons.registry import unknown_message
+from langneurons.task_kind import task_kind
+from langneurons.task_spec import TaskSpec, budget_where, load_task
+from langneurons.windows import check_budget
 
 if TYPE_CHECKING:
     from langneurons.model_handle import Device, Dtype, ModelHandle
@@ -38,6 +46,10 @@ if TYPE_CHECKING:
     from langneurons.statistics import ActivationStats
 
 STATISTICS_WINDOW = 512
+#: hub sources, read when used: checking them up front would download
+_READ_WHEN_USED = ("flores", "wikipedia")
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt")
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,7 @@ class RunOptions:
     seed: int = 0
     identify_data: str = "udhr"
     progress: bool = True
+    trust_task_code: bool = False
 
 
 class BenchmarkSession:
@@ -76,29 +89,41 @@ class BenchmarkSession:
         self._contexts: dict[str, RunContext] = {}
         if options.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {options.batch_size}")
+        _check_device(options.device)
         if not options.tasks and not options.langs:
             raise ConfigError("give task files (--tasks) or languages (--langs)")
         langs = list(options.langs) if options.langs else None
         if langs is not None:
             check_languages(langs, "--langs")
         tasks = [load_task(path) for path in options.tasks]
+        _check_task_names(tasks)
+        if langs is not None and tasks:
+            _check_langs_covered(langs, tasks)
         self.tasks = [t.with_languages(langs) if langs else t for t in tasks]
+        for task in self.tasks:
+            task_kind(task.kind).preflight(task, options.trust_task_code)
         self.source = resolve_model(options.model, options.revision)
         self.specs = [spec.strip() for spec in options.neurons.split(",") if spec.strip()]
         if not self.specs or len(set(self.specs)) != len(self.specs):
             raise ConfigError(f"--neurons {options.neurons}: give distinct files or methods")
         self.files = {spec: _neurons_file(spec) for spec in self.specs}
+        _check_set_names(self.specs)
+        sets: dict[str, NeuronSet] = {}
         for spec, path in self.files.items():
             if path is None:
                 method(spec)
             else:
-                self._check_set(neuron_set.load(path), str(path))
+                sets[str(path)] = neuron_set.load(path)
         for task in self.tasks:
             self._check_data(task.corpus, task.languages, task.fields.data.split)
         if None in self.files.values():
             identify_data = CorpusSpec.parse(options.identify_data)
             check_source(identify_data)
             self._check_data(identify_data, self.languages, "identify")
+        self._check_model()  # last: a packaged model is converted to read its config
+        for where, chosen in sets.items():
+            self._check_set(chosen, where)
+        self._check_budgets()
 
     @property
     def languages(self) -> list[str]:
@@ -120,8 +145,20 @@ class BenchmarkSession:
 
     @cached_property
     def shape(self) -> ModelShape:
-        """The model's shape, read from its config (prepares a packaged model once)."""
-        return model_shape(prepared(self.source))
+        """The model's shape, read from its config (prepares a packaged model once).
+
+        Raises:
+            UnsupportedModelError: transformers cannot read the config (malformed
+                JSON, unknown ``model_type``), or no adapter fits its architecture.
+        """
+        source = prepared(self.source)
+        try:
+            return model_shape(source)
+        except (OSError, ValueError) as error:  # transformers' errors for a bad config
+            raise UnsupportedModelError(
+                f"model '{self.options.model}': cannot read {source.folder}/config.json: "
+                f"{str(error).splitlines()[0]}"
+            ) from None
 
     def load(self) -> ModelHandle:
         """Load the model once (converting a packaged one first if needed)."""
@@ -145,6 +182,7 @@ class BenchmarkSession:
                 lambda: self.statistics(handle),
                 self.options.progress,
                 self.shared,
+                self.options.trust_task_code,
             )
         return self._contexts[spec]
 
@@ -197,6 +235,42 @@ class BenchmarkSession:
         digest = hashlib.sha256(json.dumps(stats.provenance, sort_keys=True).encode()).hexdigest()
         return neuron_sets_dir() / self.source.name / f"{spec}-{digest[:12]}.json"
 
+    def _check_model(self) -> None:
+        """Fail on a model folder without weights or tokenizer, or an unsupported architecture.
+
+        A packaged model's folder is our own conversion, so only its config is read.
+        """
+        folder = self.source.folder
+        if self.source.package is None and folder is not None:
+            files = [path.name for path in folder.iterdir()]
+            if not any(name.endswith(_WEIGHT_SUFFIXES) for name in files):
+                raise MissingResourceError(
+                    f"model '{self.options.model}' has no weights in {folder} "
+                    f"(*{', *'.join(_WEIGHT_SUFFIXES)}); save them there with save_pretrained"
+                )
+            if not any(name in _TOKENIZER_FILES or name.endswith(".tiktoken") for name in files):
+                raise MissingResourceError(
+                    f"model '{self.options.model}' has no tokenizer in {folder} "
+                    f"({', '.join(_TOKENIZER_FILES)}); save one there with save_pretrained"
+                )
+        _ = self.shape
+
+    def _check_budgets(self) -> None:
+        """Fail on a task whose text is short of its token budget (its tokenizer, no model)."""
+        budgets = [(task, task.fields.token_budget()) for task in self.tasks]
+        budgets = [(task, tokens) for task, tokens in budgets if tokens is not None]
+        if not budgets:
+            return
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(prepared(self.source).folder)
+        for task, tokens in budgets:
+            if task.corpus.source in _READ_WHEN_USED:
+                continue
+            for lang in task.languages:
+                texts = paragraphs(task.corpus, lang, task.fields.data.split)
+                check_budget(tokenizer, texts, tokens, budget_where(task, lang))
+
     def _check_set(self, chosen: NeuronSet, where: str) -> None:
         neuron_set.check_compatible(chosen, self.shape, where, self.options.model)
         for task in self.tasks:
@@ -209,20 +283,145 @@ class BenchmarkSession:
 
     @staticmethod
     def _check_data(corpus: CorpusSpec, languages: list[str], split: str) -> None:
-        if corpus.source in ("flores", "wikipedia"):
-            return  # read when used; checking would download
+        if corpus.source in _READ_WHEN_USED:
+            return
         for lang in languages:
             if not paragraphs(corpus, lang, split):  # type: ignore[arg-type]
                 raise MissingResourceError(f"{corpus.describe()} has no {split} text for '{lang}'")
 
 
+def resolve_tasks(specs: Iterable[str], folder: Path) -> tuple[Path, ...]:
+    """Turn ``--tasks`` values into task files: paths as given, names through ``folder``.
+
+    A value ending in ``.yaml``/``.yml`` or containing a path separator is a file;
+    any other is the ``name`` field of a task file in ``folder`` (the repository's
+    ``tasks/``), the way lm-eval's ``--tasks`` takes task names.
+
+    Raises:
+        ConfigError: a value is a folder, or a name no task file in ``folder`` has.
+    """
+    paths: list[Path] = []
+    names: dict[str, Path] | None = None
+    for spec in specs:
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            raise ConfigError(f"--tasks {spec} is a folder; give task files or task names")
+        if path.suffix in (".yaml", ".yml") or _has_separator(spec):
+            paths.append(path)
+            continue
+        if names is None:
+            files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+            names = {load_task(file).name: file for file in files}
+        if spec not in names:
+            raise ConfigError(
+                f"--tasks: {unknown_message('task', spec, names)} (names from {folder}), "
+                "or give a task file"
+            )
+        paths.append(names[spec])
+    return tuple(paths)
+
+
+def check_output_folder(folder: Path, option: str) -> None:
+    """Fail now if ``folder`` cannot be created or written, not after every cell ran.
+
+    Creates nothing: the folder, or its nearest existing parent, must be a
+    writable folder.
+
+    Raises:
+        ConfigError: it, or a parent, is a file; or that folder is not writable.
+    """
+    existing = folder.expanduser()
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "" if existing == folder.expanduser() else f": {existing}"
+        raise ConfigError(f"{option} {folder}{where} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {folder}: cannot write to {existing}; give a writable folder")
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """Fail now if the file ``path`` cannot be written (it is a folder, or in no writable one).
+
+    Raises:
+        ConfigError: as :func:`check_output_folder`, or ``path`` is a folder.
+    """
+    if path.expanduser().is_dir():
+        raise ConfigError(f"{option} {path} is a folder; give a file name")
+    check_output_folder(path.expanduser().parent, option)
+
+
 def _neurons_file(spec: str) -> Path | None:
+    """Return the neuron-set file ``spec`` names, or None when it names a method.
+
+    A registered method name is the method even when a file or folder of that name
+    sits in the current directory, unless the spec ends in ``.json`` or contains a
+    path separator (``./lape`` is the file). Any other existing path is a file;
+    anything else is looked up as a method.
+    """
     path = Path(spec).expanduser()
-    if path.suffix == ".json" or path.exists():
-        if not path.is_file():
-            raise ConfigError(f"--neurons {spec}: no such file")
-        return path
-    return None
+    if not (spec.endswith(".json") or _has_separator(spec)) and (
+        is_method(spec) or not path.exists()
+    ):
+        return None
+    if path.is_dir():
+        raise ConfigError(f"--neurons {spec} is a folder, not a neuron-set file")
+    if not path.is_file():
+        raise ConfigError(f"--neurons {spec}: no such file")
+    return path
+
+
+def _has_separator(spec: str) -> bool:
+    return "/" in spec or os.sep in spec or bool(os.altsep and os.altsep in spec)
+
+
+def _check_device(device: str) -> None:
+    """Fail on ``--device cuda`` without a GPU before loading, where it would fail anyway."""
+    if device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError("--device cuda was given but torch sees no CUDA device; use --device cpu")
+
+
+def _check_task_names(tasks: list[TaskSpec]) -> None:
+    """Task names key cells and results, so two files of one name would mix their cells."""
+    seen: dict[str, Path] = {}
+    for task in tasks:
+        first = seen.get(task.name)
+        if first is None:
+            seen[task.name] = task.path
+            continue
+        if first.resolve() == task.path.resolve():
+            raise ConfigError(f"--tasks: task file {task.path} is given twice")
+        raise ConfigError(
+            f"task files {first} and {task.path} are both named '{task.name}'; rename one "
+            "(the name keys its cells in the results file)"
+        )
+
+
+def _check_langs_covered(langs: list[str], tasks: list[TaskSpec]) -> None:
+    """A ``--langs`` code that no task has would be dropped without a word."""
+    covered = {lang for task in tasks for lang in task.languages}
+    missing = [lang for lang in langs if lang not in covered]
+    if missing:
+        raise ConfigError(
+            f"--langs: no task has {', '.join(missing)} "
+            f"(the tasks have {', '.join(sorted(covered))}); drop it or add a task that has it"
+        )
+
+
+def _check_set_names(specs: list[str]) -> None:
+    """Results files and cell ids name a set by its stem: two sets of one stem would collide."""
+    seen: dict[str, str] = {}
+    for spec in specs:
+        first = seen.setdefault(Path(spec).stem, spec)
+        if first != spec:
+            raise ConfigError(
+                f"--neurons {first} and {spec} are both named '{Path(spec).stem}' in results "
+                "file names and cell ids; rename one"
+            )
 
 
 def _model_record(info: dict[str, Any]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from langneurons.task_kind import task_kind
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def lape_run(task_file, langs=None):
+def lape_run(task_file, langs=None, dtype="auto"):
     """Return (task, context, cell evaluator) for ``tasks/<task_file>`` on gemma-3-270m."""
     session = BenchmarkSession(
         RunOptions(
@@ -16,6 +16,7 @@ def lape_run(task_file, langs=None):
             neurons="lape",
             tasks=(ROOT / "tasks" / task_file,),
             langs=langs,
+            dtype=dtype,
             progress=False,
         )
     )

@@ -6,56 +6,11 @@ from pathlib import Path
 import pytest
 
 from langneurons import results as results_format
-from tests.synthetic import tiny_neuron_set, write_text_corpus
+from tests.plugin.conftest import args
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]
 CHECK = (ROOT / "benchmark" / "test_ablation.py").read_text()
-
-
-@pytest.fixture
-def project(tiny_model_folder, pytester, tmp_path_factory):
-    """A benchmark folder with the real check module, a task on local text and a tiny model.
-
-    The model comes first: pytester drops modules imported during a test, and torch
-    cannot import its compiler modules twice.
-    """
-    base = tmp_path_factory.mktemp("assets")
-    model = tiny_model_folder
-    corpus = write_text_corpus(base / "text")
-    neurons = tiny_neuron_set(base, model)
-    pytester.makeconftest('pytest_plugins = ["langneurons.pytest_plugin"]')
-    pytester.makeini("[pytest]\n")
-    (pytester.path / "benchmark").mkdir()
-    (pytester.path / "benchmark" / "test_ablation.py").write_text(CHECK)
-    (pytester.path / "tasks").mkdir()
-    (pytester.path / "tasks" / "tiny.yaml").write_text(
-        f"""name: tiny
-kind: ablation
-version: 1
-languages: [en, de, fr, zh]
-data: {{source: text, split: evaluate, path: "{corpus}"}}
-tokens_per_language: 24
-window: 12
-checks: {{min_own_ratio: 0.0001, max_other_ratio: 1000, max_control_ratio: 1000}}
-"""
-    )
-    return {"model": str(model), "neurons": str(neurons), "corpus": corpus}
-
-
-def args(project, *extra):
-    return [
-        "benchmark",
-        "--model",
-        project["model"],
-        "--neurons",
-        project["neurons"],
-        "--results-dir",
-        "out",
-        "-p",
-        "no:cacheprovider",
-        *extra,
-    ]
 
 
 def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, project):

@@ -1,0 +1,224 @@
+"""Run-breaking input fails while the session is built, in one line, before any model loads."""
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from langneurons import session as session_module
+from langneurons.cli import main
+from langneurons.errors import LangneuronsError
+from langneurons.session import (
+    BenchmarkSession,
+    RunOptions,
+    check_output_file,
+    check_output_folder,
+    resolve_tasks,
+)
+from tests.synthetic import tiny_neuron_set, write_text_corpus
+
+ROOT = Path(__file__).resolve().parents[2]
+TASK = """name: {name}
+kind: ablation
+version: 1
+languages: [en, de, fr, zh]
+data: {{source: text, split: evaluate, path: "{corpus}"}}
+tokens_per_language: 24
+window: 12
+checks: {{min_own_ratio: 0.0001, max_other_ratio: 1000, max_control_ratio: 1000}}
+"""
+
+
+@pytest.fixture
+def run(tiny_model_folder, tmp_path, monkeypatch):
+    """Options for a valid run on the tiny model; each test breaks one thing."""
+    monkeypatch.setattr(session_module, "load_model", _no_loading)
+    corpus = write_text_corpus(tmp_path / "text")
+    task = tmp_path / "tiny.yaml"
+    task.write_text(TASK.format(name="tiny", corpus=corpus))
+    options = RunOptions(
+        model=str(tiny_model_folder),
+        neurons=str(tiny_neuron_set(tmp_path, tiny_model_folder)),
+        tasks=(task,),
+        identify_data=f"text:{corpus}",
+        progress=False,
+    )
+    return {"options": options, "corpus": corpus, "task": task}
+
+
+def _no_loading(*args, **kwargs):
+    raise AssertionError("the model was loaded")
+
+
+def fails(options, message):
+    with pytest.raises(LangneuronsError, match=message) as error:
+        BenchmarkSession(options)
+    assert "\n" not in str(error.value)
+
+
+def model_copy(tiny_model_folder, tmp_path, **config):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_model_folder, folder)
+    data = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**data, **config}))
+    return folder
+
+
+def test_a_valid_run_builds_without_loading_the_model(run):
+    assert BenchmarkSession(run["options"]).shape.num_layers == 2
+
+
+def test_an_unsupported_architecture_fails_for_a_method_too(run, tiny_model_folder, tmp_path):
+    folder = model_copy(tiny_model_folder, tmp_path, architectures=["FooForCausalLM"])
+    fails(
+        replace(run["options"], model=str(folder), neurons="lape"),
+        "unsupported architecture 'FooForCausalLM'",
+    )
+
+
+def test_a_config_transformers_cannot_read_is_named(run, tiny_model_folder, tmp_path):
+    folder = model_copy(tiny_model_folder, tmp_path, model_type="foo")
+    fails(
+        replace(run["options"], model=str(folder), neurons="lape"),
+        r"model '.*model': cannot read .*config.json: .*model type `foo`",
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [("*.safetensors", "has no weights in"), ("tokenizer.json", "has no tokenizer in")],
+)
+def test_a_model_folder_without_weights_or_tokenizer_is_named(
+    run, tiny_model_folder, tmp_path, pattern, message
+):
+    folder = model_copy(tiny_model_folder, tmp_path)
+    for path in folder.glob(pattern):
+        path.unlink()
+    fails(replace(run["options"], model=str(folder), neurons="lape"), message)
+
+
+def test_device_cuda_without_a_gpu_says_use_cpu(run, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    fails(replace(run["options"], device="cuda"), "torch sees no CUDA device; use --device cpu$")
+
+
+def test_two_neuron_sets_of_one_name_are_both_named(run, tmp_path):
+    other = tmp_path / "sets" / "lape.json"
+    other.parent.mkdir()
+    shutil.copy(run["options"].neurons, other)
+    fails(
+        replace(run["options"], neurons=f"lape,{other}"),
+        f"--neurons lape and {other} are both named 'lape' .*; rename one",
+    )
+
+
+def test_two_tasks_of_one_name_are_both_named(run, tmp_path):
+    copy = tmp_path / "copy.yaml"
+    copy.write_text(run["task"].read_text())
+    fails(
+        replace(run["options"], tasks=(run["task"], copy)),
+        f"task files {run['task']} and {copy} are both named 'tiny'; rename one",
+    )
+    fails(replace(run["options"], tasks=(run["task"], run["task"])), "is given twice")
+
+
+def test_a_language_no_task_has_is_named(run):
+    fails(replace(run["options"], langs=("de", "ko")), "--langs: no task has ko ")
+
+
+def test_the_model_config_is_read_after_every_other_check(run, monkeypatch):
+    monkeypatch.setattr(session_module, "model_shape", _no_loading)
+    fails(replace(run["options"], langs=("ko",)), "no task has ko")
+    fails(replace(run["options"], neurons="lapee"), "unknown method 'lapee'")
+
+
+def test_a_method_name_is_not_shadowed_by_a_file_or_folder_of_that_name(run, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(run["options"].neurons, tmp_path / "lape")
+    (tmp_path / "random").mkdir()
+    session = BenchmarkSession(replace(run["options"], neurons="lape,random"))
+    assert session.files == {"lape": None, "random": None}
+    forced = BenchmarkSession(replace(run["options"], neurons="./lape"))
+    assert forced.files == {"./lape": Path("lape")}
+    fails(replace(run["options"], neurons="./random"), "--neurons ./random is a folder")
+
+
+def test_tasks_resolve_by_name_against_the_repository_tasks_folder():
+    folder = ROOT / "tasks"
+    assert resolve_tasks(["ablation_perplexity", "steering"], folder) == (
+        folder / "ablation_perplexity.yaml",
+        folder / "steering.yaml",
+    )
+    assert resolve_tasks(["some/file.yaml"], folder) == (Path("some/file.yaml"),)
+    with pytest.raises(
+        LangneuronsError,
+        match="unknown task 'stering'; did you mean 'steering'\\? known: ablation_perplexity, ",
+    ):
+        resolve_tasks(["stering"], folder)
+    with pytest.raises(LangneuronsError, match=f"--tasks {folder} is a folder"):
+        resolve_tasks([str(folder)], folder)
+
+
+def test_an_output_folder_that_cannot_be_made_fails_and_nothing_is_created(tmp_path):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(LangneuronsError, match="--results-dir .*afile is a file, not a folder"):
+        check_output_folder(afile, "--results-dir")
+    with pytest.raises(LangneuronsError, match=f"--results-dir {afile}/out: {afile} is a file"):
+        check_output_folder(afile / "out", "--results-dir")
+    with pytest.raises(LangneuronsError, match="--out .* is a folder; give a file name"):
+        check_output_file(tmp_path, "--out")
+    check_output_folder(tmp_path / "new" / "deeper", "--results-dir")
+    assert not (tmp_path / "new").exists()
+
+
+def test_an_unwritable_output_folder_fails(tmp_path):
+    import os
+
+    if os.geteuid() == 0:
+        pytest.skip("root can write anywhere")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    with pytest.raises(LangneuronsError, match="cannot write to .*locked"):
+        check_output_folder(locked / "results", "--results-dir")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--device", "tpu"], "argument --device: invalid choice: 'tpu'"),
+        (["--dtype", "int8"], "argument --dtype: invalid choice: 'int8'"),
+    ],
+)
+def test_identify_rejects_an_unknown_device_or_dtype(tmp_path, capsys, extra, message):
+    with pytest.raises(SystemExit) as exit_:
+        main(["identify", "--out", str(tmp_path / "x.json"), *extra])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--method", "lape.json"], "unknown method 'lape.json'"),
+        (["--device", "cuda"], "use --device cpu"),
+        (["--out", "."], "--out . is a folder; give a file name"),
+    ],
+)
+def test_identify_fails_before_any_work(
+    tiny_model_folder, tmp_path, capsys, monkeypatch, extra, message
+):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(session_module, "load_model", _no_loading)
+    corpus = write_text_corpus(tmp_path / "text")
+    argv = ["identify", "--model", str(tiny_model_folder), "--langs", "en,de"]
+    code = main([*argv, "--data", f"text:{corpus}", "--out", str(tmp_path / "x.json"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "x.json").exists()
