@@ -8,7 +8,6 @@ tracebacks. Benchmarks run through pytest: ``pytest benchmark/``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from langneurons.model_handle import DEVICES, DTYPES  # light: no torch
+
     parser = argparse.ArgumentParser(
         prog="langneurons", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -66,8 +67,8 @@ def _parser() -> argparse.ArgumentParser:
     ident.add_argument(
         "--data", default="udhr", help="corpus, source or source:path (default: udhr)"
     )
-    ident.add_argument("--device", default="auto", help="cpu, cuda or auto")
-    ident.add_argument("--dtype", default="auto", help="auto, float32, bfloat16 or float16")
+    ident.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
+    ident.add_argument("--dtype", default="auto", choices=DTYPES, help="default: auto")
     ident.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
     ident.add_argument(
         "--stats", type=Path, default=None, help="identify on this statistics file; no model"
@@ -105,6 +106,11 @@ def _parser() -> argparse.ArgumentParser:
 
     val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
     val.add_argument("files", nargs="+", type=Path)
+    val.add_argument(
+        "--trust-task-code",
+        action="store_true",
+        help="accept task files that run code they name (lm-eval's !function)",
+    )
     val.set_defaults(run=_validate)
 
     choice = sub.add_parser(
@@ -175,9 +181,13 @@ def _prepare(args: argparse.Namespace) -> None:
 
 def _identify(args: argparse.Namespace) -> None:
     from langneurons import neuron_set, statistics
-    from langneurons.method import identify
-    from langneurons.session import BenchmarkSession, RunOptions
+    from langneurons.method import identify, method
+    from langneurons.session import BenchmarkSession, RunOptions, check_output_file
 
+    method(args.method)  # a method, never a file (the session would take a file)
+    check_output_file(args.out, "--out")
+    if args.stats_out is not None:
+        check_output_file(args.stats_out, "--stats-out")
     if args.stats is not None:
         if args.stats_out is not None:
             raise ConfigError("--stats-out writes collected statistics; --stats reads a file")
@@ -206,9 +216,13 @@ def _identify(args: argparse.Namespace) -> None:
 
 def _import_neurons(args: argparse.Namespace) -> None:
     from langneurons import neuron_set
+    from langneurons.languages import check_languages
 
+    languages = check_languages(args.languages.split(","), "--languages")
+    if not args.file.is_file():  # before --model, which may convert a packaged model
+        raise ConfigError(f"{args.file}: no such file")
     model, site = _model_record(args)
-    imported = neuron_set.import_published(args.file, args.languages.split(","), model, site)
+    imported = neuron_set.import_published(args.file, languages, model, site)
     neuron_set.dump(imported, args.out)
     print(
         f"{args.out}: {', '.join(f'{lang} {imported.count(lang)}' for lang in imported.languages)}"
@@ -220,6 +234,9 @@ def _import_stats(args: argparse.Namespace) -> None:
     from langneurons.languages import check_languages
 
     languages = check_languages(args.languages.split(","), "--languages")
+    statistics.check_template(args.full, languages, "--full")  # before --model: cheap first
+    if args.prefix is not None:
+        statistics.check_template(args.prefix, languages, "--prefix")
     model, site = _model_record(args)
     stats = statistics.import_counts(args.full, args.prefix, languages, model, site)
     statistics.save(stats, args.out)
@@ -231,12 +248,9 @@ def _import_stats(args: argparse.Namespace) -> None:
 
 def _compare(args: argparse.Namespace) -> None:
     from langneurons import neuron_set
-    from langneurons.comparison import compare, render
+    from langneurons.comparison import compare, labels, render
 
-    stems = [path.stem for path in args.sets]
-    names = (
-        stems if len(set(stems)) == len(stems) else [f"{p.parent.name}/{p.stem}" for p in args.sets]
-    )
+    names = labels(args.sets)
     result = compare(
         {name: neuron_set.load(path) for name, path in zip(names, args.sets, strict=True)}
     )
@@ -249,18 +263,25 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
+    """Check each file as a task, neuron set or results file; the first bad one ends it.
+
+    A task whose lm-eval ``include_path`` holds task code (``!function``) is not
+    valid until the person running it opts in with ``--trust-task-code``.
+    """
     from langneurons import neuron_set, results
+    from langneurons.input_files import load_json
+    from langneurons.task_kind import task_kind
     from langneurons.task_spec import load_task
 
     for path in args.files:
         if path.suffix in (".yaml", ".yml"):
             task = load_task(path)
+            task_kind(task.kind).preflight(task, args.trust_task_code)
             print(f"{path}: task {task.name} ({task.kind}), {len(task.languages)} languages")
             continue
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as error:
-            raise ConfigError(f"{path}: cannot read JSON: {error}") from None
+        data = load_json(path, "neuron set or results file")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a JSON object (a neuron set or results file)")
         if str(data.get("format", "")).startswith("langneurons.results"):
             results.from_dict(data, str(path))
             print(f"{path}: results file")

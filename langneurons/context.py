@@ -44,6 +44,8 @@ class RunContext:
         progress: show progress bars.
         statistics: the run's activation statistics on the identification corpus
             (collected or read from the cache on first call).
+        trust_task_code: the person running opted in to code that task files name
+            (lm-eval's ``!function``).
         shared: results that do not depend on the neuron set (e.g. perplexities of
             the unmodified model), shared by every set of the run.
     """
@@ -56,3 +58,4 @@ class RunContext:
     statistics: Callable[[], ActivationStats]
     progress: bool = True
     shared: dict[Any, Any] = field(default_factory=dict)
+    trust_task_code: bool = False

@@ -6,9 +6,9 @@ same environment are unaffected). Check modules in ``benchmark/`` declare
 them over every (neuron set, task of that kind, cell). Bad options or task files
 end the run with one ``ERROR:`` line before any model loads.
 
-Under pytest-xdist each worker evaluates its share of cells and ships its records
-through ``config.workeroutput``; the controller alone writes the results files
-(one per neuron set) and prints the summary.
+Each cell's record rides on its test report, so under pytest-xdist a worker's
+cells reach the controller as they finish; the controller alone writes the
+results files (one per neuron set, marked complete or not) and prints the summary.
 """
 
 from __future__ import annotations
@@ -28,15 +28,20 @@ from langneurons import results as results_format
 from langneurons.errors import LangneuronsError
 from langneurons.model_handle import DEVICES, DTYPES
 from langneurons.report import table
-from langneurons.session import BenchmarkSession, RunOptions
-from langneurons.task_kind import Cell, CellResult, task_kind
+from langneurons.session import (
+    BenchmarkSession,
+    RunOptions,
+    check_output_folder,
+    resolve_tasks,
+)
+from langneurons.task_kind import Cell, CellResult, fail_non_finite, task_kind
 from langneurons.task_spec import TaskSpec
 
 _SESSION = pytest.StashKey[BenchmarkSession]()
 _ERROR = pytest.StashKey[str]()
 _RECORDS = pytest.StashKey[list[dict[str, Any]]]()
 _RUN = pytest.StashKey[dict[str, Any]]()
-_WRITTEN = pytest.StashKey[list[Path]]()
+_WRITTEN = pytest.StashKey[list[tuple[Path, bool]]]()
 _FIGURES = pytest.StashKey[list[Path]]()
 _STARTED = pytest.StashKey[float]()
 _OUTPUT_KEY = "langneurons"
@@ -64,9 +69,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     add(
         "--neurons",
         default="lape",
-        help="comma-separated neuron set files (.json) or methods (default: lape)",
+        help="comma-separated methods or neuron set files (.json or with a /) (default: lape)",
     )
-    add("--tasks", default=None, help="comma-separated task files (default: every tasks/*.yaml)")
+    add(
+        "--tasks",
+        default=None,
+        help="comma-separated task names or files (default: every tasks/*.yaml)",
+    )
     add("--langs", default=None, help="comma-separated languages to keep from each task")
     add("--results-dir", default="results", help="where the results files go (default: results)")
     add("--device", default="auto", choices=DEVICES, help="cpu, cuda or auto (default: auto)")
@@ -74,10 +83,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--dtype",
         default="auto",
         choices=DTYPES,
-        help="model dtype; auto is float32 on CPU, bfloat16 on CUDA",
+        help="model dtype; auto is bfloat16 on CUDA and on CPUs with native bf16, else float32",
     )
     add("--batch-size", type=int, default=4, help="windows per forward pass (default: 4)")
     add("--seed", type=int, default=0, help="seed of random controls (default: 0)")
+    add(
+        "--trust-task-code",
+        action="store_true",
+        help="let task files run code they name (lm-eval's !function); off by default",
+    )
     add(
         "--identify-data",
         default="udhr",
@@ -88,20 +102,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Prepare the stash."""
     config.stash[_RECORDS] = []
-    config.stash[_RUN] = {"neuron_sets": {}}
+    config.stash[_RUN] = {"evaluators": {}}
+    if not hasattr(config, "workerinput"):  # a worker's reports go to the controller
+        config.pluginmanager.register(_Recorder(config.stash[_RECORDS]), "langneurons-recorder")
     config.stash[_WRITTEN] = []
     config.stash[_FIGURES] = []
     config.stash[_STARTED] = time.perf_counter()
 
 
 def session_for(config: pytest.Config) -> BenchmarkSession | None:
-    """Return the run's session, creating (and validating) it on first use."""
+    """Return the run's session, creating (and validating) it on first use.
+
+    The results folder is checked here, not by the session: only pytest runs write
+    results, and a folder that cannot be written would otherwise fail after every
+    cell ran.
+    """
     if _SESSION in config.stash:
         return config.stash[_SESSION]
     if _ERROR in config.stash:
         return None
     try:
-        config.stash[_SESSION] = BenchmarkSession(_options(config))
+        options = _options(config)
+        check_output_folder(options.results_dir, "--results-dir")
+        config.stash[_SESSION] = BenchmarkSession(options)
     except LangneuronsError as error:
         config.stash[_ERROR] = str(error)
         return None
@@ -110,12 +133,9 @@ def session_for(config: pytest.Config) -> BenchmarkSession | None:
 
 def _options(config: pytest.Config) -> RunOptions:
     get = config.getoption
-    root = Path(str(config.rootpath))
-    tasks = (
-        tuple(Path(p) for p in get("tasks").split(","))
-        if get("tasks")
-        else tuple(sorted((root / "tasks").glob("*.yaml")))
-    )
+    folder = Path(str(config.rootpath)) / "tasks"
+    given = [spec.strip() for spec in (get("tasks") or "").split(",") if spec.strip()]
+    tasks = resolve_tasks(given, folder) if given else tuple(sorted(folder.glob("*.yaml")))
     return RunOptions(
         model=get("model"),
         revision=get("revision"),
@@ -128,6 +148,7 @@ def _options(config: pytest.Config) -> RunOptions:
         batch_size=get("batch_size"),
         seed=get("seed"),
         identify_data=get("identify_data"),
+        trust_task_code=get("trust_task_code"),
     )
 
 
@@ -182,37 +203,38 @@ def _share_cores_between_workers(config: pytest.Config) -> None:
 def evaluate(
     request: pytest.FixtureRequest, langneurons_session: BenchmarkSession
 ) -> Callable[[PlannedCell], CellResult]:
-    """Evaluate a planned cell and record its metrics (before the check asserts)."""
-    config = request.config
+    """Evaluate a planned cell and record it (before the check asserts).
+
+    The record travels in the test report's ``user_properties``: pytest (and
+    xdist, from a worker) hands it to the controller as soon as the cell ends, so
+    an interrupted run keeps every cell that finished.
+    """
     session = langneurons_session
-    run = config.stash[_RUN]
+    evaluators: dict[tuple[str, str], Callable[[Cell], CellResult]] = request.config.stash[_RUN][
+        "evaluators"
+    ]
 
     def evaluate_cell(planned: PlannedCell) -> CellResult:
         context = session.context(planned.neurons)
-        if planned.neurons not in run["neuron_sets"]:
-            run["model"] = context.handle.info.to_dict()
-            run["neuron_sets"][planned.neurons] = _set_record(
-                session, planned.neurons, context.neuron_set
-            )
         task = _task(session, planned.task)
-        evaluators = run.setdefault("evaluators", {})
         key = (planned.neurons, task.name)
         if key not in evaluators:
             evaluators[key] = task_kind(task.kind).evaluator(task, context)
-        result: CellResult = evaluators[key](planned.cell)
-        config.stash[_RECORDS].append(
-            {
-                "neurons": planned.neurons,
-                "task": task.name,
-                "id": planned.cell.id,
-                "params": dict(planned.cell.params),
-                "metrics": result.metrics,
-                "passed": result.passed,
-                "failures": result.failures,
-                "curves": result.curves,
-                "info": result.info,
-            }
-        )
+        result = fail_non_finite(evaluators[key](planned.cell))
+        record = {
+            "neurons": planned.neurons,
+            "task": task.name,
+            "id": planned.cell.id,
+            "params": dict(planned.cell.params),
+            "metrics": result.metrics,
+            "passed": result.passed,
+            "failures": result.failures,
+            "curves": result.curves,
+            "info": result.info,
+            "model": context.handle.info.to_dict(),
+            "neuron_set": _set_record(session, planned.neurons, context.neuron_set),
+        }
+        request.node.user_properties.append((_OUTPUT_KEY, record))
         return result
 
     return evaluate_cell
@@ -233,40 +255,41 @@ def _set_record(session: BenchmarkSession, spec: str, chosen: Any) -> dict[str, 
     }
 
 
-def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Ship records to the controller (worker), or write the results files (controller)."""
+class _Recorder:
+    """Keeps the record of every evaluated cell; a worker's arrive in the controller's."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Take the record a cell's report carries."""
+        if report.when == "call":
+            props = report.user_properties
+            self.records += [v for k, v in props if k == _OUTPUT_KEY and isinstance(v, dict)]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Ship timings to the controller (worker), or write the results files (controller)."""
     config = session.config
-    run = config.stash[_RUN]
     timings = config.stash[_SESSION].timings.seconds if _SESSION in config.stash else {}
-    payload = {
-        "records": config.stash[_RECORDS],
-        "model": run.get("model"),
-        "neuron_sets": run["neuron_sets"],
-        "timings": dict(timings),
-    }
     if hasattr(config, "workeroutput"):
-        config.workeroutput[_OUTPUT_KEY] = json.dumps(payload)
+        config.workeroutput[_OUTPUT_KEY] = json.dumps({"timings": dict(timings)})
         return
-    if not payload["records"]:
-        return
-    for spec in run["neuron_sets"]:
-        config.stash[_WRITTEN].append(_write_results(config, spec, payload))
+    records = config.stash[_RECORDS]
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+    for spec in dict.fromkeys(r["neurons"] for r in records):
+        mine = [r for r in records if r["neurons"] == spec]
+        config.stash[_WRITTEN].append(_write_results(config, spec, mine, timings, interrupted))
 
 
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """Merge a worker's records into the controller's."""
+    """Add a worker's phase timings to the controller's."""
     output = getattr(node, "workeroutput", {}).get(_OUTPUT_KEY)
     if not output:
         return
-    payload = json.loads(output)
-    config = node.config
-    config.stash[_RECORDS].extend(payload["records"])
-    run = config.stash[_RUN]
-    run["model"] = run.get("model") or payload["model"]
-    for spec, record in payload["neuron_sets"].items():
-        run["neuron_sets"].setdefault(spec, record)
-    timings = run.setdefault("worker_timings", {})
-    for phase, seconds in payload["timings"].items():
+    timings = node.config.stash[_RUN].setdefault("worker_timings", {})
+    for phase, seconds in json.loads(output)["timings"].items():
         timings[phase] = timings.get(phase, 0.0) + seconds
 
 
@@ -276,18 +299,28 @@ def _timings(config: pytest.Config, own: dict[str, float]) -> dict[str, float]:
     return timings
 
 
-def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) -> Path:
+def _write_results(
+    config: pytest.Config,
+    spec: str,
+    records: list[dict[str, Any]],
+    timings: dict[str, float],
+    interrupted: bool,
+) -> tuple[Path, bool]:
+    """Write one neuron set's results file; ``complete`` unless a planned cell did not run."""
     from langneurons.provenance import environment
 
     session = session_for(config)
     assert session is not None
     tasks = []
     finished = []  # (task, its cell results), drawn once the file is written
+    complete = not interrupted
     for task in session.tasks:
-        records = [r for r in payload["records"] if r["task"] == task.name and r["neurons"] == spec]
-        if not records:
+        mine = [r for r in records if r["task"] == task.name]
+        if not mine:
             continue
-        finished.append((task, _cell_results(records)))
+        planned = {cell.id for cell in task_kind(task.kind).cells(task)}
+        complete = complete and planned <= {r["id"] for r in mine}
+        finished.append((task, _cell_results(mine)))
         summary = task_kind(task.kind).summarize(task, finished[-1][1])
         tasks.append(
             {
@@ -296,29 +329,23 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
                 "version": task.fields.version,
                 "spec_sha256": task.sha256,
                 "spec": task.fields.model_dump(mode="json"),
-                "cells": [
-                    {
-                        k: r[k]
-                        for k in ("id", "params", "metrics", "passed", "failures", "curves", "info")
-                    }
-                    for r in records
-                ],
-                "summary": summary.scores,
+                "cells": [_cell_record(r) for r in mine],
+                "summary": {k: results_format.finite_or_none(v) for k, v in summary.scores.items()},
             }
         )
     created = results_format.now()
-    neuron_set = payload["neuron_sets"][spec]
     document = results_format.from_dict(
         {
             "format": results_format.FORMAT,
             "created": created.isoformat(),
-            "model": payload["model"],
-            "neuron_set": neuron_set,
+            "model": records[0]["model"],
+            "neuron_set": records[0]["neuron_set"],
             "tasks": tasks,
             "environment": environment(),
             "seeds": {"control": session.options.seed},
-            "timings": {k: round(v, 3) for k, v in _timings(config, payload["timings"]).items()},
+            "timings": {k: round(v, 3) for k, v in _timings(config, timings).items()},
             "command": shlex.join(["pytest", *config.invocation_params.args]),
+            "complete": complete,
         }
     )
     name = f"{session.source.name}_{Path(spec).stem}_{created.strftime('%Y%m%dT%H%M%SZ')}.json"
@@ -327,7 +354,18 @@ def _write_results(config: pytest.Config, spec: str, payload: dict[str, Any]) ->
     for task, cell_results in finished:
         figures = task_kind(task.kind).figures(task, cell_results, path.with_suffix(""))
         config.stash[_FIGURES].extend(figures)
-    return path
+    return path, complete
+
+
+def _cell_record(record: dict[str, Any]) -> dict[str, Any]:
+    """A cell as results files hold it: non-finite numbers as null (its cell has failed)."""
+    cell = {k: record[k] for k in ("id", "params", "passed", "failures", "info")}
+    cell["metrics"] = {k: results_format.finite_or_none(v) for k, v in record["metrics"].items()}
+    cell["curves"] = {
+        k: [results_format.finite_or_none(v) for v in values]
+        for k, values in record["curves"].items()
+    }
+    return cell
 
 
 def _cell_results(records: list[dict[str, Any]]) -> dict[str, CellResult]:
@@ -345,9 +383,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write = terminalreporter.write_line
     terminalreporter.section("langneurons")
     run = config.stash[_RUN]
-    model = run.get("model") or {}
+    model = records[0]["model"]
     write(
-        f"model {model.get('name')} ({model.get('revision')}), {model.get('dtype')} on {model.get('device')}"
+        f"model {model['name']} ({model['revision']}), {model['dtype']} on {model['device']}"
+        f" ({model['dtype_choice']})"
     )
     scores: dict[str, dict[str, float]] = {}
     for spec in session.specs:
@@ -381,7 +420,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     timings = _timings(config, session.timings.seconds)
     write("")
     write(f"{label}: " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
-    for path in config.stash[_WRITTEN]:
-        write(f"results: {path}")
+    for path, complete in config.stash[_WRITTEN]:
+        write(
+            f"results: {path}" + ("" if complete else " (incomplete: not every planned cell ran)")
+        )
     for path in config.stash[_FIGURES]:
         write(f"figure: {path}")

@@ -3,29 +3,35 @@
 One file per run: the model with its resolved revision, dtype and device; the
 neuron set's sha256, method and size; every task with its spec hash, its cells
 (metrics and pass/fail) and its summary scores; the environment; the seeds; the
-wall time of each phase; and ``sha256``, the hash of the canonical JSON of all the
-rest, so that an edit after the run shows. Written atomically; the reader rejects
-other versions.
+wall time of each phase; whether every planned cell ran (``complete``); and
+``sha256``, the hash of the canonical JSON of all the rest, so that an edit after
+the run shows. Written atomically as strict JSON; the reader rejects other versions.
+
+A measured value that is NaN or infinite is written as ``null``: JSON has no such
+numbers, and its cell has failed with a message naming the metric (the reader
+refuses a passed cell with a null metric, and any non-finite number).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import FormatError
+from langneurons.input_files import load_json
 
 FORMAT = "langneurons.results/1"
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class CellRecord(_Strict):
@@ -33,15 +39,24 @@ class CellRecord(_Strict):
 
     id: str = Field(description="cell id within the task, e.g. ablate[zh]-eval[ja]")
     params: dict[str, str] = Field(description="what defines the cell")
-    metrics: dict[str, float] = Field(description="what it measured")
+    metrics: dict[str, float | None] = Field(description="what it measured; null: not finite")
     passed: bool = Field(description="every check of the cell held")
     failures: list[str] = Field(description="the checks that did not hold")
-    curves: dict[str, list[float]] = Field(
+    curves: dict[str, list[float | None]] = Field(
         default_factory=dict, description="per-layer series, for kinds that measure them"
     )
     info: dict[str, str] = Field(
         default_factory=dict, description="facts that are not numbers, e.g. task hashes"
     )
+
+    @model_validator(mode="after")
+    def _no_pass_without_numbers(self) -> CellRecord:
+        missing = [name for name, value in self.metrics.items() if value is None]
+        if self.passed and missing:
+            raise ValueError(f"cell {self.id} passed with non-finite {', '.join(missing)}")
+        if self.passed == bool(self.failures):
+            raise ValueError(f"cell {self.id}: passed must be true exactly when failures is empty")
+        return self
 
 
 class TaskRecord(_Strict):
@@ -53,7 +68,7 @@ class TaskRecord(_Strict):
     spec_sha256: str = Field(description="sha256 of the validated spec")
     spec: dict[str, Any] = Field(description="the validated spec")
     cells: list[CellRecord] = Field(description="evaluated cells")
-    summary: dict[str, float] = Field(description="headline scores")
+    summary: dict[str, float | None] = Field(description="headline scores; null: not finite")
 
 
 class NeuronSetRecord(_Strict):
@@ -83,6 +98,11 @@ class Results(_Strict):
     seeds: dict[str, int] = Field(description="seed of every random element")
     timings: dict[str, float] = Field(description="seconds per phase, and the total wall time")
     command: str = Field(default="", description="the command line that produced the file")
+    complete: bool | None = Field(
+        default=None,
+        description="every planned cell ran (false: interrupted or deselected); "
+        "null in files written before this field",
+    )
     sha256: str | None = Field(
         default=None, description="sha256 of the canonical JSON of every other field"
     )
@@ -113,11 +133,7 @@ def from_dict(data: Any, where: str = "results") -> Results:
 
 def load(path: Path) -> Results:
     """Read and validate a results file."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except json.JSONDecodeError as error:
-        raise FormatError(f"{path} is not valid JSON: {error}") from None
-    return from_dict(data, str(path))
+    return from_dict(load_json(path, "results file"), str(path))
 
 
 def dump(results: Results, path: Path) -> None:
@@ -125,7 +141,13 @@ def dump(results: Results, path: Path) -> None:
     data = to_dict(results)
     data.pop("sha256")
     data["sha256"] = content_sha256(data)
-    atomic_write_text(Path(path), json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
+    atomic_write_text(Path(path), text + "\n")
+
+
+def finite_or_none(value: float) -> float | None:
+    """``value``, or None where it is NaN or infinite (how results files store those)."""
+    return value if math.isfinite(value) else None
 
 
 def content_sha256(data: dict[str, Any]) -> str:

@@ -1,18 +1,26 @@
 """Leaderboard submissions: a results file is checked completely before it is filed.
 
-A submission is accepted when it parses as ``langneurons.results/1``, its content
-matches the ``sha256`` it carries, every task's spec matches its ``spec_sha256``
-*and* the shipped task file of that name and version, every cell of each task is
-there, and no entry for the same model revision and neuron set exists yet. It is
-then copied, byte for byte, to ``submissions/<model>/<method>-<set sha256[:12]>.json``
-under the leaderboard folder. A rejected file gets every reason, one per line,
-and nothing is written.
+A results file is untrusted input: its ``sha256`` shows an edit only to an honest
+reader, and every string in it may be crafted. A submission is accepted when it
+parses as ``langneurons.results/1``, its content matches the ``sha256`` it carries,
+every task's spec matches its ``spec_sha256`` *and* the shipped task file of that
+name and version, its cells are exactly the task's (none missing, none extra, none
+twice, same params), every number is finite, the run was not interrupted, each
+cell's ``passed`` agrees with its ``failures``, each task's ``summary`` is what its
+kind computes from the cells, and no entry for the same model revision and neuron
+set exists yet. It is then copied, byte for byte, to
+``submissions/<model>/<method>-<set sha256[:12]>.json`` under the leaderboard
+folder, where the model and method names are reduced to one ASCII file-name
+segment that must resolve inside ``submissions/``. A rejected file gets every
+reason, one per line, and nothing is written.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +28,13 @@ from typing import Any
 from langneurons import results as results_format
 from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import FormatError, LangneuronsError
-from langneurons.task_kind import task_kind
+from langneurons.input_files import parse_json, read_text
+from langneurons.task_kind import Cell, CellResult, task_kind
 from langneurons.task_spec import TaskSpec, load_task, spec_sha256
+
+NAME_LIMIT = 100  # characters of a model or method name that names a file
+SHOWN = 3  # offending items named in one line; the rest are counted
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class SubmissionError(LangneuronsError):
@@ -44,10 +57,11 @@ def check(path: Path, leaderboard: Path, tasks: Path) -> Checked:
         SubmissionError: one line per reason the file is not accepted.
     """
     checked, reasons = _examine(path, leaderboard, tasks)
-    if checked.destination.exists():
+    if checked is not None and checked.destination.exists():
         reasons.append(f"duplicate: {checked.destination} already holds this model and neuron set")
     if reasons:
         raise SubmissionError("\n".join(f"{path}: {reason}" for reason in reasons))
+    assert checked is not None  # a file without a destination always has a reason
     return checked
 
 
@@ -60,25 +74,53 @@ def check_filed(leaderboard: Path, tasks: Path) -> list[str]:
         except SubmissionError as error:
             problems.append(str(error))
             continue
-        if checked.destination.resolve() != path.resolve():
+        if checked is not None and checked.destination.resolve() != path.resolve():
             reasons.append(f"filed under the wrong name; it belongs at {checked.destination}")
         problems += [f"{path}: {reason}" for reason in reasons]
     return problems
 
 
-def _examine(path: Path, leaderboard: Path, tasks: Path) -> tuple[Checked, list[str]]:
-    text = _read(path)
+def recomputed_summary(
+    task: TaskSpec, cells: Sequence[results_format.CellRecord]
+) -> dict[str, float]:
+    """The summary scores ``task``'s kind computes from these cell records.
+
+    A results file's ``summary`` is a claim; this is what the leaderboard trusts.
+    A null metric enters as NaN, so that a score built on it is not finite.
+
+    Raises:
+        SubmissionError: the kind cannot summarise the cells (e.g. a metric is missing).
+    """
+    results = {
+        cell.id: CellResult(
+            {k: math.nan if v is None else float(v) for k, v in cell.metrics.items()},
+            list(cell.failures),
+            {k: [math.nan if x is None else x for x in v] for k, v in cell.curves.items()},
+            dict(cell.info),
+        )
+        for cell in cells
+    }
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise SubmissionError(f"{path}: not valid JSON ({error}); is the file truncated?") from None
+        return dict(task_kind(task.kind).summarize(task, results).scores)
+    except KeyError as error:
+        raise SubmissionError(
+            f"cannot recompute the summary: a cell lacks metric {error}"
+        ) from None
+    except (TypeError, ValueError, ArithmeticError) as error:
+        raise SubmissionError(f"cannot recompute the summary from the cells ({error})") from None
+
+
+def _examine(path: Path, leaderboard: Path, tasks: Path) -> tuple[Checked | None, list[str]]:
+    text = _read(path)
+    data = parse_json(text, str(path), SubmissionError)
     try:
         parsed = results_format.from_dict(data, str(path))
     except FormatError as error:
         raise SubmissionError(str(error)) from None
-    reasons = _content_reasons(data) + _task_reasons(parsed, tasks)
-    destination = leaderboard / "submissions" / _safe(parsed.model["name"]) / _entry_name(parsed)
-    return Checked(parsed, text, destination), reasons
+    destination, reasons = _destination(parsed, leaderboard)
+    reasons = _content_reasons(data) + reasons + _task_reasons(parsed, tasks)
+    checked = None if destination is None else Checked(parsed, text, destination)
+    return checked, reasons
 
 
 def submit(path: Path, leaderboard: Path, tasks: Path) -> Path:
@@ -89,10 +131,8 @@ def submit(path: Path, leaderboard: Path, tasks: Path) -> Path:
 
 
 def _read(path: Path) -> str:
-    try:
-        return Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SubmissionError(f"{path}: no such file") from None
+    # missing, a folder, binary, not UTF-8: one line each (langneurons.input_files)
+    return read_text(path, "results file", SubmissionError)
 
 
 def _content_reasons(data: dict[str, Any]) -> list[str]:
@@ -105,48 +145,201 @@ def _content_reasons(data: dict[str, Any]) -> list[str]:
 
 
 def _task_reasons(parsed: results_format.Results, tasks: Path) -> list[str]:
+    complete = parsed.complete  # None: a file from before the field; its cells are counted
     if not parsed.tasks:
         return ["no tasks"]
     shipped = {task.name: task for task in (load_task(p) for p in sorted(tasks.glob("*.yaml")))}
-    reasons = []
+    counts = Counter(record.name for record in parsed.tasks)
+    reasons = [f"task {_quote(n)} appears {k} times" for n, k in counts.items() if k > 1]
+    ran = planned = 0
     for record in parsed.tasks:
-        name = record.name
-        if spec_sha256(record.spec) != record.spec_sha256:
-            reasons.append(f"task '{name}': spec does not match its spec_sha256")
+        name = _quote(record.name)
+        if counts[record.name] > 1:
             continue
-        task = shipped.get(name)
+        finite = _finite_reasons(record)
+        reasons += finite
+        if spec_sha256(record.spec) != record.spec_sha256:
+            reasons.append(f"task {name}: spec does not match its spec_sha256")
+            continue
+        task = shipped.get(record.name)
         if task is None:
-            reasons.append(f"task '{name}': no such task in {tasks}")
+            reasons.append(f"task {name}: no such task in {tasks}")
         elif task.fields.version != record.version:
             reasons.append(
-                f"task '{name}': version {record.version}; {task.path.name} is version "
+                f"task {name}: version {record.version}; {task.path.name} is version "
                 f"{task.fields.version}"
             )
         elif task.sha256 != record.spec_sha256:
             reasons.append(
-                f"task '{name}': spec differs from {task.path.name} "
+                f"task {name}: spec differs from {task.path.name} "
                 "(run with the shipped task file and without --langs)"
             )
         else:
-            reasons += _missing_cells(task, [cell.id for cell in record.cells])
+            expected = task_kind(task.kind).cells(task)
+            ran, planned = ran + len(record.cells), planned + len(expected)
+            cells = _cell_reasons(task, expected, record, missing=complete is not False)
+            reasons += cells
+            if not cells and not finite:  # a summary of other cells, or of NaN, says nothing
+                reasons += _summary_reasons(task, record)
+    if complete is False:
+        reasons.insert(0, f"the run was interrupted: {ran} of {planned} cells ran; rerun it")
     return reasons
 
 
-def _missing_cells(task: TaskSpec, found: list[str]) -> list[str]:
-    expected = [cell.id for cell in task_kind(task.kind).cells(task)]
-    missing = [cell for cell in expected if cell not in found]
-    if not missing:
-        return []
-    return [
-        f"task '{task.name}': {len(missing)} of {len(expected)} cells missing "
-        f"({', '.join(missing[:3])}{', ...' if len(missing) > 3 else ''})"
+def _finite_reasons(record: results_format.TaskRecord) -> list[str]:
+    """A line per null or non-finite number of the task: NaN and inf are not scores."""
+    found = [
+        f"cell {_quote(cell.id)}: metric {_quote(key)} is {_json(value)}"
+        for cell in record.cells
+        for key, value in cell.metrics.items()
+        if not _finite(value)
     ]
+    found += [
+        f"cell {_quote(cell.id)}: curve {_quote(key)} has a non-finite value"
+        for cell in record.cells
+        for key, values in cell.curves.items()
+        if not all(_finite(v) for v in values)
+    ]
+    found += [
+        f"summary {_quote(key)} is {_json(value)}"
+        for key, value in record.summary.items()
+        if not _finite(value)
+    ]
+    return _lines(
+        f"task {_quote(record.name)}",
+        found,
+        "not a finite number (the run measured NaN or inf): fix the cause and rerun",
+    )
 
 
-def _entry_name(parsed: results_format.Results) -> str:
-    method = _safe(str(parsed.neuron_set.method.get("name", "set")))
-    return f"{method}-{parsed.neuron_set.sha256[:12]}.json"
+def _cell_reasons(
+    task: TaskSpec, expected: list[Cell], record: results_format.TaskRecord, missing: bool
+) -> list[str]:
+    """Lines for cells that are not exactly the task's, and for ``passed`` contradicting ``failures``."""
+    name = f"task {_quote(task.name)}"
+    planned = {cell.id: cell for cell in expected}
+    counts = Counter(cell.id for cell in record.cells)
+    reasons = _lines(
+        name, [f"cell {_quote(i)} appears {n} times" for i, n in counts.items() if n > 1]
+    )
+    absent = [cell.id for cell in expected if cell.id not in counts]
+    if absent and missing:
+        reasons.append(
+            f"{name}: {len(absent)} of {len(expected)} cells missing "
+            f"({', '.join(absent[:SHOWN])}{', ...' if len(absent) > SHOWN else ''})"
+        )
+    extra = [_quote(i) for i in counts if i not in planned]
+    if extra:
+        more = ", ..." if len(extra) > SHOWN else ""
+        reasons.append(
+            f"{name}: {len(extra)} cells the task does not have ({', '.join(extra[:SHOWN])}{more})"
+        )
+    params = [
+        f"cell {_quote(cell.id)}: params {_quote(cell.params)}, the task's are "
+        f"{_quote(dict(planned[cell.id].params))}"
+        for cell in record.cells
+        if cell.id in planned and cell.params != dict(planned[cell.id].params)
+    ]
+    verdicts = [
+        f"cell {_quote(cell.id)}: "
+        + ("passed, yet it lists failures" if cell.passed else "failed, yet it lists no failure")
+        for cell in record.cells
+        if cell.passed != (not cell.failures)
+    ]
+    return reasons + _lines(name, params) + _lines(name, verdicts)
+
+
+def _summary_reasons(task: TaskSpec, record: results_format.TaskRecord) -> list[str]:
+    """Lines for summary scores that differ from what the task's kind computes from the cells."""
+    name = f"task {_quote(task.name)}"
+    try:
+        scores = recomputed_summary(task, record.cells)
+    except SubmissionError as error:
+        return [f"{name}: {error}"]
+    claimed = record.summary
+    reasons = []
+    for key in sorted(set(scores) | set(claimed)):
+        if key not in claimed:
+            reasons.append(
+                f"{name}: summary lacks {_quote(key)} (its cells give {scores[key]:.6g})"
+            )
+        elif key not in scores:
+            reasons.append(f"{name}: summary has {_quote(key)}, which its cells do not give")
+        elif (value := claimed[key]) is None or not math.isclose(
+            value, scores[key], rel_tol=1e-9, abs_tol=1e-12
+        ):
+            reasons.append(
+                f"{name}: summary {_quote(key)} is {value:.6g}; its cells give "
+                f"{scores[key]:.6g} (summaries are recomputed, not trusted)"
+            )
+    return reasons
+
+
+def _destination(
+    parsed: results_format.Results, leaderboard: Path
+) -> tuple[Path | None, list[str]]:
+    """``submissions/<model>/<method>-<sha[:12]>.json``, checked to resolve inside ``submissions/``."""
+    model, model_reason = _segment(parsed.model.get("name"), "model.name")
+    method, method_reason = _segment(
+        parsed.neuron_set.method.get("name", "set"), "neuron_set.method.name"
+    )
+    reasons = [reason for reason in (model_reason, method_reason) if reason is not None]
+    sha = parsed.neuron_set.sha256
+    if not _SHA256.fullmatch(sha):
+        reasons.append(
+            f"neuron_set.sha256 {_quote(sha)} is not 64 lowercase hex digits; "
+            "submit the file the benchmark wrote"
+        )
+    if reasons:
+        return None, reasons
+    root = leaderboard / "submissions"
+    destination = root / model / f"{method}-{sha[:12]}.json"
+    if destination.resolve().parent != root.resolve() / model:
+        return None, [
+            f"{destination} resolves to {destination.resolve()}, outside {root}; "
+            f"replace the link {root / model} by a folder"
+        ]
+    return destination, []
+
+
+def _segment(value: object, where: str) -> tuple[str, str | None]:
+    """``value`` as one file-name segment, or the reason it cannot name a file."""
+    if not isinstance(value, str):
+        return "", f"{where} is {_quote(value)}, not a string"
+    safe = _safe(value)
+    if not safe:
+        return (
+            "",
+            f"{where} {_quote(value)} has no ASCII letter or digit to name a file by; rename it",
+        )
+    if len(safe) > NAME_LIMIT:
+        return "", f"{where} is {len(value)} characters; at most {NAME_LIMIT} name a file"
+    return safe, None
 
 
 def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "unnamed"
+    """ASCII letters, digits, ``.``, ``_`` and ``-``, trimmed so that it is never ``.`` or ``..``."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _json(value: object) -> str:
+    return "null" if value is None else str(value)
+
+
+def _quote(value: object) -> str:
+    """A submitted value in a message: repr, so that no newline or terminal escape gets through; short."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _lines(prefix: str, items: list[str], why: str = "") -> list[str]:
+    """One line per item, the first ``SHOWN`` of them and a count of the rest."""
+    suffix = f": {why}" if why else ""
+    lines = [f"{prefix}: {item}{suffix}" for item in items[:SHOWN]]
+    if len(items) > SHOWN:
+        lines.append(f"{prefix}: {len(items) - SHOWN} more like these")
+    return lines

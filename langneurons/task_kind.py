@@ -8,8 +8,9 @@ summarises finished cells into scores and a table. Kinds register in ``KINDS``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,6 +51,26 @@ class CellResult:
         return not self.failures
 
 
+def fail_non_finite(result: CellResult) -> CellResult:
+    """``result`` with a failure for every NaN or infinite metric or curve value.
+
+    Applied to every cell the plugin evaluates, whatever its kind: a comparison
+    with NaN is false, so a threshold check alone lets a NaN cell pass (every
+    perplexity of a float16 run on CPU is NaN).
+    """
+    bad = [
+        f"metric {name} is {value} (not finite)"
+        for name, value in result.metrics.items()
+        if not math.isfinite(value)
+    ]
+    bad += [
+        f"curve {name} has non-finite values"
+        for name, values in result.curves.items()
+        if not all(math.isfinite(v) for v in values)
+    ]
+    return replace(result, failures=[*result.failures, *bad]) if bad else result
+
+
 @dataclass(frozen=True)
 class Summary:
     """A task's headline scores and a plain-text table for the terminal."""
@@ -66,6 +87,10 @@ class TaskKind(Protocol):
 
     def cells(self, task: TaskSpec) -> list[Cell]:
         """List the task's cells from the spec alone."""
+        ...
+
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Raise on anything the task needs that the run does not allow, before models load."""
         ...
 
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:

@@ -1,12 +1,17 @@
-"""Results files that match the shipped task files, for leaderboard tests (metrics are made up)."""
+"""Results files that match the shipped task files, for leaderboard tests (metrics are made up).
+
+The metrics are made up but the summaries are not: each is what the task's kind
+computes from the cells, as ``leaderboard submit`` recomputes it.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from langneurons import results
-from langneurons.task_kind import task_kind
+from langneurons.task_kind import Cell, CellResult, task_kind
 from langneurons.task_spec import load_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,25 +29,16 @@ def results_file(
             {
                 "id": cell.id,
                 "params": dict(cell.params),
-                "metrics": {
-                    "ratio": 1.0 + score,
-                    "success": score / 2,
-                    "baseline": 0.0,
-                    "control": 0.0,
-                    "drop": score / 4,
-                },
+                "metrics": _metrics(cell, score),
                 "passed": True,
                 "failures": [],
                 "curves": {"p_target": [0.0, score / 4], "p_latent": [0.1, 0.0]},
+                "info": {},
             }
             for cell in task_kind(task.kind).cells(task)
         ]
-        summary = {
-            "specificity": score,
-            "mean_success": score / 2,
-            "mean_target_drop": score / 4,
-            "mean_control_drop": 0.0,
-        }
+        recorded = {c["id"]: CellResult(c["metrics"], c["failures"], c["curves"]) for c in cells}
+        summary = task_kind(task.kind).summarize(task, recorded).scores
         tasks.append(
             {
                 "name": task.name,
@@ -77,6 +73,34 @@ def results_file(
     path = folder / f"{model}_{method}_{sha[:6]}.json"
     results.dump(document, path)
     return path
+
+
+def _metrics(cell: Cell, score: float) -> dict[str, float]:
+    """Every metric any kind summarises; the headline scores are score, score/2 and score/4."""
+    own = cell.params.get("ablate") == cell.params.get("eval")
+    return {
+        "ratio": math.exp(score) if own else 1.0,  # ablation: specificity = score
+        "mean_other_ratio": 1.0,
+        "control_ratio": 1.0,
+        "neurons": 5.0,
+        "drop": score if own else 0.0,  # downstream: specificity = score
+        "mean_other_drop": 0.0,
+        "baseline": 0.0,
+        "success": score / 2,  # steering: mean success = score / 2
+        "detected": score / 2,
+        "fluent": 1.0,
+        "control": 0.0,
+        "ppl_steered": 10.0,
+        "generation_seconds": 1.0,
+        "generated_tokens": 32.0,
+        "target_drop": score / 4,  # latent: target drop - control drop = score / 4
+        "control_drop": 0.0,
+        "classes": 7.0,
+        "chance": 1 / 7,
+        "best_accuracy": 1.0,
+        "best_layer": 3.0,
+        "final_accuracy": 1.0,
+    }
 
 
 def edit(path: Path, change) -> Path:

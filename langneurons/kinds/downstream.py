@@ -11,12 +11,18 @@ random control of X. The result is an accuracy-drop matrix like the perplexity o
 Checks: on the diagonal, own drop >= ``min_own_drop`` and the mean drop on the
 other languages <= ``max_other_drop``; in every cell, the control's drop <=
 ``max_control_drop``.
+
+lm-eval runs code that its task configs name (``!function``, Jinja templates),
+so a task whose ``include_path`` names a folder of configs needs the person
+running it to opt in, like ``trust_remote_code`` in transformers
+(:func:`check_task_code`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from langneurons.context import RunContext
+from langneurons.errors import ConfigError
 from langneurons.kinds.ablation import ControlSpec
 from langneurons.methods.random import matched_random
 from langneurons.paths import cache_dir
@@ -65,6 +72,34 @@ class DownstreamSpec(TaskFields):
         return self
 
 
+def check_task_code(task: TaskSpec, trust_task_code: bool = False) -> None:
+    """Refuse a task that has lm-eval read task configs from its ``include_path``, unless trusted.
+
+    lm-eval imports the Python a config names (``!function module.fn``) and renders
+    its Jinja templates (``doc_to_text`` and the like) in an unsandboxed
+    environment, which can reach Python too; so any config folder a task file
+    names is code, like a model repository with ``trust_remote_code``. lm-eval's
+    own tasks and the project's generated ones are installed code, not user input.
+    Call it before any model loads and before lm-eval sees the folder.
+
+    Raises:
+        ConfigError: ``include_path`` is not a folder, or it is given and
+            ``trust_task_code`` is False; one line naming the folder and the opt-in.
+    """
+    fields = task.fields
+    if not isinstance(fields, DownstreamSpec) or fields.include_path is None:
+        return
+    folder = Path(fields.include_path)
+    if not folder.is_dir():
+        raise ConfigError(f"{task.path}: include_path {folder}: no such folder")
+    if not trust_task_code:
+        raise ConfigError(
+            f"{task.path}: needs --trust-task-code: lm-eval would run the configs in "
+            f"{folder} as code (!function imports, unsandboxed Jinja templates); "
+            f"give --trust-task-code if you trust {folder}"
+        )
+
+
 class Downstream:
     """The downstream task kind."""
 
@@ -84,9 +119,13 @@ class Downstream:
             for y in task.languages
         ]
 
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Refuse task folders whose lm-eval configs would run code, unless trusted."""
+        check_task_code(task, trust_task_code)
+
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that runs lm-eval once per condition."""
-        return _Evaluator(task, context).evaluate
+        return _Evaluator(task, context, context.trust_task_code).evaluate
 
     def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
         """None: the summary matrix says it all."""
@@ -140,7 +179,8 @@ def _verdict(results: Mapping[str, CellResult], x: str, langs: list[str]) -> str
 
 
 class _Evaluator:
-    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+    def __init__(self, task: TaskSpec, context: RunContext, trust_task_code: bool = False) -> None:
+        check_task_code(task, trust_task_code)  # before lm-eval sees any task file
         self.task = task
         self.fields: DownstreamSpec = task.fields
         self.context = context
@@ -160,15 +200,17 @@ class _Evaluator:
         name = cell.params["lm_eval_task"]
         metrics = {
             "baseline": plain[name]["value"],
-            "baseline_stderr": plain[name]["stderr"],
             "ablated": ablated[name]["value"],
-            "ablated_stderr": ablated[name]["stderr"],
             "control": control[name]["value"],
             "drop": plain[name]["value"] - ablated[name]["value"],
             "control_drop": plain[name]["value"] - control[name]["value"],
             "samples": plain[name]["samples"],
             "neurons": float(self.context.neuron_set.count(x)),
         }
+        # lm-eval reports no standard error for some metrics ("N/A"): leave it out, not NaN
+        for label, scores in (("baseline", plain[name]), ("ablated", ablated[name])):
+            if "stderr" in scores:
+                metrics[f"{label}_stderr"] = scores["stderr"]
         info = {"lm_eval_task": name, "lm_eval_config_sha256": self.configs[name]}
         checks = self.fields.checks
         failures = []
@@ -220,9 +262,11 @@ class _Evaluator:
             result = out["results"][name]
             found[name] = {
                 "value": float(result[f"{metric},none"]),
-                "stderr": float(result.get(f"{metric}_stderr,none", float("nan"))),
                 "samples": float(out["n-samples"][name]["effective"]),
             }
+            stderr = result.get(f"{metric}_stderr,none")
+            if isinstance(stderr, (int, float)) and math.isfinite(stderr):
+                found[name]["stderr"] = float(stderr)
         return found
 
     def _model(self) -> tuple[Any, Any]:

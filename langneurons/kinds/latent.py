@@ -143,6 +143,9 @@ class Latent:
             cells.append(Cell(task.name, PROBE, {"languages": ",".join(task.languages)}))
         return cells
 
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Nothing to check: the task runs no code of its own."""
+
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator sharing token sets and unablated passes between cells."""
         return _Evaluator(task, context).evaluate

@@ -145,6 +145,9 @@ class Steering:
             pairs += [(s, pivot) for s in others]
         return [Cell(task.name, f"steer[{s}>{t}]", {"source": s, "target": t}) for s, t in pairs]
 
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Nothing to check: the task runs no code of its own."""
+
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that shares baselines and the judge between cells."""
         return _Evaluator(task, context).evaluate

@@ -1,0 +1,347 @@
+"""A submitted results file is untrusted: its strings are escaped, its claims recomputed.
+
+The files start from an entry the repository's leaderboard holds (consistent with
+the shipped tasks), changed and re-hashed: the sha256 is no signature, so every
+check here must hold for a file whose hash matches.
+"""
+
+import json
+import re
+
+import pytest
+
+from langneurons import leaderboard, results
+from langneurons.submission import NAME_LIMIT, SubmissionError, check_filed, submit
+from tests.leaderboard_files import ROOT, TASKS
+
+FILED = sorted((ROOT / "leaderboard" / "submissions").glob("*/*.json"))
+
+
+def entry(folder, change=None, source=None, rehash=True):
+    """A copy of a filed entry with ``change`` applied to its JSON and (by default) re-hashed."""
+    data = json.loads((source or FILED[0]).read_text())
+    if change is not None:
+        change(data)
+    if rehash:
+        data["sha256"] = results.content_sha256(data)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "submitted.json"
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    return path
+
+
+def everything(folder):
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def refused(tmp_path, change, match, rehash=True):
+    """Submit the changed entry; assert it is refused with ``match`` and nothing is written."""
+    path = entry(tmp_path / "in", change, rehash=rehash)
+    before = everything(tmp_path)
+    with pytest.raises(SubmissionError, match=match) as error:
+        submit(path, tmp_path / "board", TASKS)
+    assert everything(tmp_path) == before
+    return str(error.value).splitlines()
+
+
+def task(data, kind):
+    return next(t for t in data["tasks"] if t["kind"] == kind)
+
+
+def test_a_filed_entry_resubmitted_elsewhere_is_accepted(tmp_path):
+    path = entry(tmp_path / "in")
+    destination = submit(path, tmp_path / "board", TASKS)
+    assert destination.read_bytes() == path.read_bytes()
+    assert destination.parent.parent == tmp_path / "board" / "submissions"
+
+
+# -- names that would place a file elsewhere ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name", ["..", ".", "", "  ", "...", "-._", "模型", "\u2028", "a" * (NAME_LIMIT + 1)]
+)
+def test_a_model_name_that_names_no_file_is_refused(tmp_path, name):
+    lines = refused(tmp_path, lambda d: d["model"].update(name=name), "model.name")
+    assert len(lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        ("../../outside", "outside"),
+        ("/etc/cron.d/x", "etc-cron.d-x"),
+        ("..\\..\\x", "x"),
+        ("google/gemma-3-270m", "google-gemma-3-270m"),
+        (".hidden", "hidden"),
+        ("ünï/../cödé", "n-..-c-d"),  # one segment: never a step up,
+    ],
+)
+def test_a_model_name_is_one_folder_inside_submissions(tmp_path, name, folder):
+    board = tmp_path / "board"
+    destination = submit(
+        entry(tmp_path / "in", lambda d: d["model"].update(name=name)), board, TASKS
+    )
+    root = (board / "submissions").resolve()
+    assert destination.resolve().parent == root / folder
+    assert everything(tmp_path / "board") == [f"submissions/{folder}/{destination.name}"]
+
+
+@pytest.mark.parametrize(
+    ("where", "change"),
+    [
+        ("neuron_set.method.name", lambda d: d["neuron_set"]["method"].update(name="..")),
+        ("neuron_set.method.name", lambda d: d["neuron_set"]["method"].update(name={"x": 1})),
+        ("model.name", lambda d: d["model"].pop("name")),
+        ("neuron_set.sha256", lambda d: d["neuron_set"].update(sha256="/../../../../" + "a" * 52)),
+        ("neuron_set.sha256", lambda d: d["neuron_set"].update(sha256="A" * 64)),
+    ],
+)
+def test_other_strings_in_the_file_name_are_checked(tmp_path, where, change):
+    assert len(refused(tmp_path, change, re.escape(where))) == 1
+
+
+def test_a_model_folder_that_is_a_link_out_of_submissions_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    name = json.loads(FILED[0].read_text())["model"]["name"]
+    (tmp_path / "board" / "submissions").mkdir(parents=True)
+    (tmp_path / "board" / "submissions" / name).symlink_to(outside, target_is_directory=True)
+    with pytest.raises(SubmissionError, match="resolves to .* outside .*submissions"):
+        submit(entry(tmp_path / "in"), tmp_path / "board", TASKS)
+    assert list(outside.iterdir()) == []
+
+
+# -- strings in the pages ----------------------------------------------------------------------
+
+HOSTILE = {
+    "model": "</script><script>document.body.remove()</script>",
+    "method": "<!--<img src=x onerror=alert(1)>",
+    "command": "pytest a|b `c`\n| x | y |\u2028&amp; {{TITLE}} {{DATA}}",
+    "version": "1.0 | <b>",
+}
+
+
+def hostile(data):
+    data["model"]["name"] = HOSTILE["model"]
+    data["neuron_set"]["method"]["name"] = HOSTILE["method"]
+    data["command"] = HOSTILE["command"]
+    data["environment"]["langneurons"] = HOSTILE["version"]
+
+
+def test_hostile_strings_stay_inside_the_pages_json(tmp_path):
+    board = tmp_path / "board"
+    submit(entry(tmp_path / "in", hostile), board, TASKS)
+    page = leaderboard.pages(board)["index.html"]
+    template = (ROOT / "langneurons" / "data" / "leaderboard.html").read_text()
+    assert page.count("<script") == template.count("<script")
+    assert page.count("</script>") == template.count("</script>")
+    payload = page.split('id="data">')[1].split("</script>")[0]
+    assert not set(payload) & {"<", ">", "&", "\u2028", "\u2029"}
+    row = json.loads(payload)["rows"][0]
+    assert (row["model"], row["method"], row["command"], row["version"]) == (
+        HOSTILE["model"],
+        HOSTILE["method"],
+        HOSTILE["command"],
+        HOSTILE["version"],
+    )
+    assert "<title>langneurons leaderboard</title>" in page
+
+
+def test_the_page_draws_text_with_text_content_only():
+    template = (ROOT / "langneurons" / "data" / "leaderboard.html").read_text()
+    assert "innerHTML" not in template and "outerHTML" not in template
+    assert "insertAdjacentHTML" not in template and "document.write" not in template
+
+
+def test_hostile_strings_keep_the_markdown_table_one_row_of_the_same_columns(tmp_path):
+    board = tmp_path / "board"
+    submit(entry(tmp_path / "in", hostile), board, TASKS)
+    lines = leaderboard.pages(board)["README.md"].splitlines()
+    table = [line for line in lines if line.startswith("|")]
+    header, _, *rows = table
+    assert len(rows) == 1
+    columns = len(re.split(r"(?<!\\)\|", header))
+    assert len(re.split(r"(?<!\\)\|", rows[0])) == columns
+    assert "<" not in rows[0].replace("\\<", "")
+    assert "& " not in rows[0].replace("\\&", "")
+    assert "``pytest a\\|b `c` \\| x \\| y \\| &amp; {{TITLE}} {{DATA}}``" in rows[0]
+
+
+def test_markdown_escapes_are_one_function_per_output():
+    assert leaderboard.markdown_text("a|b\nc_d*e") == "a\\|b c_d\\*e"
+    assert leaderboard.markdown_text("_x_ <b>&") == "\\_x\\_ \\<b\\>\\&"
+    assert leaderboard.markdown_code("x `y` z") == "``x `y` z``"
+    assert leaderboard.markdown_code("`x") == "`` `x ``"
+    assert leaderboard.script_json({"a": "</script>\u2029&"}) == (
+        '{"a": "\\u003c/script\\u003e\\u2029\\u0026"}'
+    )
+    with pytest.raises(ValueError):
+        leaderboard.script_json({"a": float("nan")})
+
+
+# -- claims are recomputed ---------------------------------------------------------------------
+
+
+def test_an_edited_summary_is_refused_even_with_a_matching_hash(tmp_path):
+    def change(data):
+        task(data, "ablation")["summary"]["specificity"] += 1.0
+
+    lines = refused(tmp_path, change, "summary 'specificity' is .*its cells give")
+    assert len(lines) == 1 and "ablation_perplexity" in lines[0]
+
+
+def test_an_edited_metric_no_longer_matches_the_summary(tmp_path):
+    def change(data):
+        cell = task(data, "downstream")["cells"][0]
+        cell["metrics"]["drop"] += 0.5
+
+    lines = refused(tmp_path, change, "task 'downstream': summary 'specificity'")
+    assert len(lines) == 1
+
+
+def test_summary_keys_must_be_the_kinds(tmp_path):
+    def change(data):
+        summary = task(data, "steering")["summary"]
+        summary.pop("cells")
+        summary["bonus"] = 1.0
+
+    lines = refused(tmp_path, change, "summary")
+    assert any("lacks 'cells'" in line for line in lines)
+    assert any("has 'bonus'" in line for line in lines)
+    assert len(lines) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda c: c.update(passed=not c["passed"]), "yet it lists"),
+        (lambda c: c.update(failures=[], passed=False), "failed, yet it lists no failure"),
+        (lambda c: c.update(failures=["own ratio 1.0 < 1.5"], passed=True), "passed, yet"),
+    ],
+    ids=["flipped", "failed-without-reason", "passed-with-failures"],
+)
+def test_passed_must_agree_with_failures(tmp_path, change, reason):
+    # results.py's reader refuses it first now; submission checks it again
+    reason = f"{reason}|passed must be true exactly when failures is empty"
+    lines = refused(tmp_path, lambda d: change(task(d, "ablation")["cells"][0]), reason)
+    assert len(lines) == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda cells: cells.append(dict(cells[0])), "appears 2 times"),
+        (lambda cells: cells.append({**cells[0], "id": "ablate[xx]-eval[en]"}), "does not have"),
+        (lambda cells: cells[0]["params"].update(eval="zz"), "params .* the task's are"),
+        (lambda cells: cells.pop(), "1 of 81 cells missing"),
+    ],
+    ids=["duplicate", "extra", "params", "missing"],
+)
+def test_the_cells_are_exactly_the_tasks(tmp_path, change, reason):
+    lines = refused(tmp_path, lambda d: change(task(d, "ablation")["cells"]), reason)
+    assert len(lines) == 1
+
+
+def test_a_missing_metric_is_one_line(tmp_path):
+    def change(data):
+        for cell in task(data, "ablation")["cells"]:
+            cell["metrics"].pop("mean_other_ratio", None)
+
+    lines = refused(tmp_path, change, "cannot recompute the summary: a cell lacks metric")
+    assert len(lines) == 1
+
+
+def test_a_task_given_twice_is_refused(tmp_path):
+    lines = refused(tmp_path, lambda d: d["tasks"].append(d["tasks"][0]), "appears 2 times")
+    assert len(lines) == 1
+
+
+def test_the_leaderboard_ranks_on_recomputed_summaries_not_the_files(tmp_path):
+    board = tmp_path / "board"
+    path = entry(tmp_path / "in", lambda d: task(d, "ablation")["summary"].update(specificity=99.0))
+    folder = board / "submissions" / "hand-filed"  # filed without `leaderboard submit`
+    folder.mkdir(parents=True)
+    (folder / path.name).write_bytes(path.read_bytes())
+    (found,) = leaderboard.entries(board)
+    honest = json.loads(FILED[0].read_text())
+    assert found.scores["ablation_perplexity"] == task(honest, "ablation")["summary"]["specificity"]
+    assert any("summary 'specificity' is 99" in p for p in check_filed(board, TASKS))
+
+
+# -- non-finite and incomplete results ---------------------------------------------------------
+
+
+def test_a_nan_in_the_file_is_refused(tmp_path):
+    path = entry(tmp_path / "in")
+    text = path.read_text()
+    number = re.search(r'"ratio": ([0-9.e+-]+)', text).group(1)
+    path.write_text(text.replace(f'"ratio": {number}', '"ratio": NaN', 1))
+    with pytest.raises(SubmissionError, match="ratio"):
+        submit(path, tmp_path / "board", TASKS)
+    assert not (tmp_path / "board").exists()
+
+
+def test_a_null_metric_is_refused_naming_task_cell_and_metric(tmp_path):
+    def change(data):
+        cell = task(data, "ablation")["cells"][0]
+        cell["metrics"]["ratio"] = None
+        cell["failures"], cell["passed"] = ["metric ratio is not finite"], False
+
+    lines = refused(tmp_path, change, "not a finite number")
+    assert "task 'ablation_perplexity': cell 'ablate[" in lines[0] and "'ratio' is null" in lines[0]
+    assert len(lines) == 1
+
+
+def test_a_null_in_a_curve_is_refused(tmp_path):
+    def change(data):
+        task(data, "latent")["cells"][0]["curves"]["p_target"][0] = None
+
+    lines = refused(tmp_path, change, "curve 'p_target' has a non-finite value")
+    assert len(lines) == 1
+
+
+def test_a_null_summary_is_refused(tmp_path):
+    lines = refused(
+        tmp_path,
+        lambda d: task(d, "steering")["summary"].update(mean_success=None),
+        "summary 'mean_success' is null",
+    )
+    assert len(lines) == 1
+
+
+def test_an_interrupted_run_is_refused(tmp_path):
+    def change(data):
+        data["complete"] = False
+        del task(data, "ablation")["cells"][5:]
+
+    lines = refused(tmp_path, change, "the run was interrupted")
+    assert re.search(r"interrupted: \d+ of \d+ cells ran; rerun", lines[0])
+    assert not any("missing" in line for line in lines)
+
+
+@pytest.mark.parametrize("complete", [True, None])
+def test_a_run_that_says_it_is_complete_still_has_its_cells_counted(tmp_path, complete):
+    def change(data):
+        data["complete"] = complete
+        task(data, "ablation")["cells"].pop()
+
+    refused(tmp_path, change, "1 of 81 cells missing")
+
+
+def test_the_leaderboard_never_ranks_a_non_finite_score(tmp_path):
+    board = tmp_path / "board"
+
+    def change(data):
+        for cell in task(data, "downstream")["cells"]:
+            cell["metrics"]["drop"] = None
+            cell["failures"], cell["passed"] = ["metric drop is not finite"], False
+
+    path = entry(tmp_path / "in", change)
+    folder = board / "submissions" / "hand-filed"
+    folder.mkdir(parents=True)
+    (folder / path.name).write_bytes(path.read_bytes())
+    (found,) = leaderboard.entries(board)
+    assert "downstream" not in found.scores
+    payload = leaderboard.pages(board)["index.html"].split('id="data">')[1].split("</script>")[0]
+    json.loads(payload, parse_constant=lambda c: pytest.fail(f"{c} in the page"))
