@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,7 @@ from pydantic import ValidationError
 from langneurons import results as results_format
 from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import ConfigError, FormatError
-from langneurons.submission import SubmissionError, recomputed_summary
+from langneurons.submission import SubmissionError, finite, recomputed_summary
 from langneurons.task_kind import task_kind
 from langneurons.task_spec import TaskSpec
 
@@ -83,7 +82,7 @@ def headline(task: results_format.TaskRecord) -> float | None:
         value = summary.get("mean_success")
     elif task.kind == "latent" and {"mean_target_drop", "mean_control_drop"} <= set(summary):
         value = summary["mean_target_drop"] - summary["mean_control_drop"]
-    return value if value is not None and math.isfinite(value) else None
+    return finite(value)
 
 
 def summary_of(task: results_format.TaskRecord) -> dict[str, float]:
@@ -246,11 +245,6 @@ def script_json(data: Any) -> str:
     return text
 
 
-def _number(value: float | None) -> float | None:
-    """A value the page can draw: None for null, NaN and infinities."""
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _kind_of(found: list[Entry], name: str) -> str:
     for entry in found:
         for task in entry.results.tasks:
@@ -270,24 +264,24 @@ def _detail(entry: Entry) -> dict[str, Any]:
     for task in r.tasks:
         if task.kind == "ablation":
             detail["heatmap"] = [
-                [c.params["ablate"], c.params["eval"], _number(c.metrics["ratio"])]
+                [c.params["ablate"], c.params["eval"], finite(c.metrics["ratio"])]
                 for c in task.cells
             ]
         elif task.kind == "downstream":
             detail["downstream"] = [
-                [c.params["ablate"], c.params["eval"], _number(c.metrics["drop"])]
+                [c.params["ablate"], c.params["eval"], finite(c.metrics["drop"])]
                 for c in task.cells
             ]
         elif task.kind == "steering":
             detail["steering"] = [
-                [c.id, *(_number(c.metrics[m]) for m in ("success", "baseline", "control"))]
+                [c.id, *(finite(c.metrics[m]) for m in ("success", "baseline", "control"))]
                 for c in task.cells
             ]
         elif task.kind == "latent":
             detail["latent"] = [
                 [
                     c.id,
-                    *([_number(v) for v in c.curves.get(k, [])] for k in ("p_target", "p_latent")),
+                    *([finite(v) for v in c.curves.get(k, [])] for k in ("p_target", "p_latent")),
                 ]
                 for c in task.cells
                 if c.id.startswith("translation[")

@@ -6,8 +6,10 @@ parses as ``langneurons.results/1``, its content matches the ``sha256`` it carri
 every task's spec matches its ``spec_sha256`` *and* the shipped task file of that
 name and version, its cells are exactly the task's (none missing, none extra, none
 twice, same params), every number is finite, the run was not interrupted, each
-cell's ``passed`` agrees with its ``failures``, each task's ``summary`` is what its
-kind computes from the cells, and no entry for the same model revision and neuron
+cell's ``failures`` (and so ``passed``, which the reader requires to be true
+exactly when there is none) are what its kind's checks give from the cell's own
+metrics (``TaskKind.failures``), each task's ``summary`` is what its kind computes
+from the cells, and no entry for the same model revision and neuron
 set exists yet. It is then copied, byte for byte, to
 ``submissions/<model>/<method>-<set sha256[:12]>.json`` under the leaderboard
 folder, where the model and method names are reduced to one ASCII file-name
@@ -56,7 +58,7 @@ def check(path: Path, leaderboard: Path, tasks: Path) -> Checked:
     Raises:
         SubmissionError: one line per reason the file is not accepted.
     """
-    checked, reasons = _examine(path, leaderboard, tasks)
+    checked, reasons = examine(path, leaderboard, tasks)
     if checked is not None and checked.destination.exists():
         reasons.append(f"duplicate: {checked.destination} already holds this model and neuron set")
     if reasons:
@@ -70,7 +72,7 @@ def check_filed(leaderboard: Path, tasks: Path) -> list[str]:
     problems = []
     for path in sorted((leaderboard / "submissions").glob("*/*.json")):
         try:
-            checked, reasons = _examine(path, leaderboard, tasks)
+            checked, reasons = examine(path, leaderboard, tasks)
         except SubmissionError as error:
             problems.append(str(error))
             continue
@@ -110,7 +112,12 @@ def recomputed_summary(
         raise SubmissionError(f"cannot recompute the summary from the cells ({error})") from None
 
 
-def _examine(path: Path, leaderboard: Path, tasks: Path) -> tuple[Checked | None, list[str]]:
+def examine(path: Path, leaderboard: Path, tasks: Path) -> tuple[Checked | None, list[str]]:
+    """Every reason ``path`` would not be filed, short of it being filed already.
+
+    Raises:
+        SubmissionError: the file is not a results file at all.
+    """
     text = _read(path)
     data = parse_json(text, str(path), SubmissionError)
     try:
@@ -179,6 +186,11 @@ def _task_reasons(parsed: results_format.Results, tasks: Path) -> list[str]:
             ran, planned = ran + len(record.cells), planned + len(expected)
             cells = _cell_reasons(task, expected, record, missing=complete is not False)
             reasons += cells
+            try:
+                reasons += _failure_reasons(task, expected, record)
+            except SubmissionError as error:  # a missing metric: the summary would say no more
+                reasons.append(f"task {name}: {error}")
+                continue
             if not cells and not finite:  # a summary of other cells, or of NaN, says nothing
                 reasons += _summary_reasons(task, record)
     if complete is False:
@@ -192,18 +204,18 @@ def _finite_reasons(record: results_format.TaskRecord) -> list[str]:
         f"cell {_quote(cell.id)}: metric {_quote(key)} is {_json(value)}"
         for cell in record.cells
         for key, value in cell.metrics.items()
-        if not _finite(value)
+        if finite(value) is None
     ]
     found += [
         f"cell {_quote(cell.id)}: curve {_quote(key)} has a non-finite value"
         for cell in record.cells
         for key, values in cell.curves.items()
-        if not all(_finite(v) for v in values)
+        if any(finite(v) is None for v in values)
     ]
     found += [
         f"summary {_quote(key)} is {_json(value)}"
         for key, value in record.summary.items()
-        if not _finite(value)
+        if finite(value) is None
     ]
     return _lines(
         f"task {_quote(record.name)}",
@@ -215,7 +227,7 @@ def _finite_reasons(record: results_format.TaskRecord) -> list[str]:
 def _cell_reasons(
     task: TaskSpec, expected: list[Cell], record: results_format.TaskRecord, missing: bool
 ) -> list[str]:
-    """Lines for cells that are not exactly the task's, and for ``passed`` contradicting ``failures``."""
+    """Lines for cells that are not exactly the task's (missing, extra, twice, other params)."""
     name = f"task {_quote(task.name)}"
     planned = {cell.id: cell for cell in expected}
     counts = Counter(cell.id for cell in record.cells)
@@ -240,13 +252,73 @@ def _cell_reasons(
         for cell in record.cells
         if cell.id in planned and cell.params != dict(planned[cell.id].params)
     ]
-    verdicts = [
-        f"cell {_quote(cell.id)}: "
-        + ("passed, yet it lists failures" if cell.passed else "failed, yet it lists no failure")
-        for cell in record.cells
-        if cell.passed != (not cell.failures)
-    ]
-    return reasons + _lines(name, params) + _lines(name, verdicts)
+    return reasons + _lines(name, params)
+
+
+def _failure_reasons(
+    task: TaskSpec, expected: list[Cell], record: results_format.TaskRecord
+) -> list[str]:
+    """Lines for cells whose ``failures`` differ from what their kind's checks give.
+
+    Each record's failures are recomputed by ``task_kind(kind).failures`` from its
+    own metrics, judged as the planned cell of its id (other params are
+    :func:`_cell_reasons`'s). ``passed`` is ``failures == []`` in every record the
+    reader accepts, so this checks both. The messages are compared as sets: the
+    same code formats them from the same floats (a JSON float reads back exactly),
+    so an honest file's agree; order and repeats do not matter. Skipped: records
+    of no planned cell, and records with a null metric or curve value, since a
+    null stands for NaN or an infinity and which one is lost (such a record has
+    failed, and :func:`_finite_reasons` refuses it).
+
+    Raises:
+        SubmissionError: a metric a check reads is missing (one line for the task).
+    """
+    kind = task_kind(task.kind)
+    planned = {cell.id: cell for cell in expected}
+    found = []
+    for record_cell in record.cells:
+        cell = planned.get(record_cell.id)
+        metrics = record_cell.metrics
+        nulls = None in metrics.values() or any(None in v for v in record_cell.curves.values())
+        if cell is None or nulls:
+            continue
+        try:
+            given = kind.failures(task, cell, _checked_metrics(record_cell))
+        except KeyError as error:
+            raise SubmissionError(
+                f"cannot recompute the failures: cell {_quote(cell.id)} lacks metric {error}"
+            ) from None
+        claimed = record_cell.failures
+        if set(claimed) == set(given):
+            continue
+        if not claimed:
+            found.append(
+                f"cell {_quote(cell.id)}: passed, yet its metrics fail: {'; '.join(given)}"
+            )
+        elif not given:
+            found.append(
+                f"cell {_quote(cell.id)}: failed ({_quote(claimed)}), yet its metrics pass every check"
+            )
+        else:
+            found.append(
+                f"cell {_quote(cell.id)}: lists failures {_quote(claimed)}; "
+                f"its metrics give: {'; '.join(given)}"
+            )
+    return _lines(f"task {_quote(task.name)}", found, "failures are recomputed, not trusted")
+
+
+def _checked_metrics(record: results_format.CellRecord) -> dict[str, float]:
+    """A record's metrics (all finite) as its checks read them.
+
+    Files written before cells recorded ``layers`` (the layers a latent cell's
+    lens decoded) lack it; a cell's curves hold one value per layer, so their
+    common length stands in for it.
+    """
+    metrics = {key: value for key, value in record.metrics.items() if value is not None}
+    lengths = {len(values) for values in record.curves.values()}
+    if "layers" not in metrics and len(lengths) == 1:
+        metrics["layers"] = float(lengths.pop())
+    return metrics
 
 
 def _summary_reasons(task: TaskSpec, record: results_format.TaskRecord) -> list[str]:
@@ -256,7 +328,8 @@ def _summary_reasons(task: TaskSpec, record: results_format.TaskRecord) -> list[
         scores = recomputed_summary(task, record.cells)
     except SubmissionError as error:
         return [f"{name}: {error}"]
-    claimed = record.summary
+    # only numbers: a null summary is refused before this runs (_finite_reasons)
+    claimed = {key: value for key, value in record.summary.items() if value is not None}
     reasons = []
     for key in sorted(set(scores) | set(claimed)):
         if key not in claimed:
@@ -265,9 +338,7 @@ def _summary_reasons(task: TaskSpec, record: results_format.TaskRecord) -> list[
             )
         elif key not in scores:
             reasons.append(f"{name}: summary has {_quote(key)}, which its cells do not give")
-        elif (value := claimed[key]) is None or not math.isclose(
-            value, scores[key], rel_tol=1e-9, abs_tol=1e-12
-        ):
+        elif not math.isclose(value := claimed[key], scores[key], rel_tol=1e-9, abs_tol=1e-12):
             reasons.append(
                 f"{name}: summary {_quote(key)} is {value:.6g}; its cells give "
                 f"{scores[key]:.6g} (summaries are recomputed, not trusted)"
@@ -322,8 +393,9 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-._")
 
 
-def _finite(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def finite(value: float | None) -> float | None:
+    """``value``, or None for a null, NaN or infinity (:func:`~langneurons.results.finite_or_none`)."""
+    return None if value is None else results_format.finite_or_none(value)
 
 
 def _json(value: object) -> str:

@@ -97,6 +97,19 @@ class TaskKind(Protocol):
         """Return a function that evaluates cells, sharing work between them."""
         ...
 
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """The checks of ``task`` that ``cell`` fails, from the cell's own metrics alone.
+
+        Pure: every number a check reads is one of the cell's metrics. The kind's
+        evaluator builds a cell's failures with it, and ``leaderboard submit``
+        recomputes them from a results file with it, so a file cannot claim a pass
+        its metrics do not give. Non-finite values are :func:`fail_non_finite`'s.
+
+        Raises:
+            KeyError: a metric a check reads is missing.
+        """
+        ...
+
     def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
         """Summarise finished cells (keyed by cell id)."""
         ...

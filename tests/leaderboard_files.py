@@ -1,7 +1,7 @@
 """Results files that match the shipped task files, for leaderboard tests (metrics are made up).
 
-The metrics are made up but the summaries are not: each is what the task's kind
-computes from the cells, as ``leaderboard submit`` recomputes it.
+The metrics are made up but the failures and summaries are not: each is what the
+task's kind computes from the cells, as ``leaderboard submit`` recomputes it.
 """
 
 from __future__ import annotations
@@ -25,20 +25,24 @@ def results_file(
     tasks = []
     for path in sorted(TASKS.glob("*.yaml")):
         task = load_task(path)
-        cells = [
-            {
-                "id": cell.id,
-                "params": dict(cell.params),
-                "metrics": _metrics(cell, score),
-                "passed": True,
-                "failures": [],
-                "curves": {"p_target": [0.0, score / 4], "p_latent": [0.1, 0.0]},
-                "info": {},
-            }
-            for cell in task_kind(task.kind).cells(task)
-        ]
+        kind = task_kind(task.kind)
+        cells = []
+        for cell in kind.cells(task):
+            metrics = _metrics(cell, score)
+            failures = kind.failures(task, cell, metrics)
+            cells.append(
+                {
+                    "id": cell.id,
+                    "params": dict(cell.params),
+                    "metrics": metrics,
+                    "passed": not failures,
+                    "failures": failures,
+                    "curves": {"p_target": [0.0, score / 4], "p_latent": [0.1, 0.0]},
+                    "info": {},
+                }
+            )
         recorded = {c["id"]: CellResult(c["metrics"], c["failures"], c["curves"]) for c in cells}
-        summary = task_kind(task.kind).summarize(task, recorded).scores
+        summary = kind.summarize(task, recorded).scores
         tasks.append(
             {
                 "name": task.name,
@@ -100,6 +104,10 @@ def _metrics(cell: Cell, score: float) -> dict[str, float]:
         "best_accuracy": 1.0,
         "best_layer": 3.0,
         "final_accuracy": 1.0,
+        "items": 10.0,  # latent lens cells: items, layers and the English peak are checked
+        "layers": 4.0,
+        "latent_peak_layer": 2.0,
+        "latent_peak_prob": 0.5,
     }
 
 

@@ -38,7 +38,7 @@ from langneurons.interventions import ablate
 from langneurons.methods.random import matched_random
 from langneurons.perplexity import NLL, nll
 from langneurons.report import matrix
-from langneurons.task_kind import KINDS, Cell, CellResult, Summary
+from langneurons.task_kind import KINDS, Cell, CellResult, Summary, task_kind
 from langneurons.task_spec import TaskFields, TaskSpec, budget_where
 from langneurons.windows import Window, windows
 
@@ -100,6 +100,24 @@ class Ablation:
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that shares perplexities between cells."""
         return _Evaluator(task, context).evaluate
+
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """The control check in every cell; own and others' ratios on the diagonal."""
+        checks: AblationChecks = task.fields.checks
+        found = []
+        if metrics["control_ratio"] > checks.max_control_ratio:
+            found.append(
+                f"control ratio {metrics['control_ratio']:.3f} > {checks.max_control_ratio}"
+            )
+        if cell.params["ablate"] == cell.params["eval"]:
+            if metrics["ratio"] < checks.min_own_ratio:
+                found.append(f"own ratio {metrics['ratio']:.3f} < {checks.min_own_ratio}")
+            if metrics["mean_other_ratio"] > checks.max_other_ratio:
+                found.append(
+                    f"mean ratio on other languages {metrics['mean_other_ratio']:.3f} "
+                    f"> {checks.max_other_ratio}"
+                )
+        return found
 
     def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
         """None: the summary table says it all."""
@@ -182,7 +200,6 @@ class _Evaluator:
 
     def evaluate(self, cell: Cell) -> CellResult:
         x, y = cell.params["ablate"], cell.params["eval"]
-        checks = self.fields.checks
         base = self.nll(("none", ""), y)
         ablated = self.nll(("ablate", x), y)
         control = self.nll(("control", x), y)
@@ -195,11 +212,6 @@ class _Evaluator:
             "neurons": float(self.context.neuron_set.count(x)),
             "tokens": float(base.tokens),
         }
-        failures = []
-        if metrics["control_ratio"] > checks.max_control_ratio:
-            failures.append(
-                f"control ratio {metrics['control_ratio']:.3f} > {checks.max_control_ratio}"
-            )
         if x == y:
             others = [y2 for y2 in self.task.languages if y2 != x]
             ratios = [
@@ -207,14 +219,7 @@ class _Evaluator:
                 for o in others
             ]
             metrics["mean_other_ratio"] = sum(ratios) / len(ratios) if ratios else 1.0
-            if metrics["ratio"] < checks.min_own_ratio:
-                failures.append(f"own ratio {metrics['ratio']:.3f} < {checks.min_own_ratio}")
-            if metrics["mean_other_ratio"] > checks.max_other_ratio:
-                failures.append(
-                    f"mean ratio on other languages {metrics['mean_other_ratio']:.3f} "
-                    f"> {checks.max_other_ratio}"
-                )
-        return CellResult(metrics, failures)
+        return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
 
     def nll(self, condition: Condition, lang: str) -> NLL:
         # the unmodified model's perplexity is the same for every neuron set of the run

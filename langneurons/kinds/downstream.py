@@ -35,7 +35,7 @@ from langneurons.kinds.ablation import ControlSpec
 from langneurons.methods.random import matched_random
 from langneurons.paths import cache_dir
 from langneurons.report import matrix
-from langneurons.task_kind import KINDS, Cell, CellResult, Summary
+from langneurons.task_kind import KINDS, Cell, CellResult, Summary, task_kind
 from langneurons.task_spec import TaskFields, TaskSpec
 
 DEFAULT_TASKS = "langneurons_concepts_{lang}"
@@ -125,7 +125,22 @@ class Downstream:
 
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that runs lm-eval once per condition."""
-        return _Evaluator(task, context, context.trust_task_code).evaluate
+        return _Evaluator(task, context).evaluate
+
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """Own and others' drops on the diagonal; the control's drop in every cell."""
+        checks: DownstreamChecks = task.fields.checks
+        found = []
+        if cell.params["ablate"] == cell.params["eval"]:
+            if metrics["drop"] < checks.min_own_drop:
+                found.append(f"own drop {metrics['drop']:.3f} < {checks.min_own_drop}")
+            if metrics["mean_other_drop"] > checks.max_other_drop:
+                found.append(
+                    f"mean drop on the others {metrics['mean_other_drop']:.3f} > {checks.max_other_drop}"
+                )
+        if metrics["control_drop"] > checks.max_control_drop:
+            found.append(f"control drop {metrics['control_drop']:.3f} > {checks.max_control_drop}")
+        return found
 
     def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
         """None: the summary matrix says it all."""
@@ -179,8 +194,9 @@ def _verdict(results: Mapping[str, CellResult], x: str, langs: list[str]) -> str
 
 
 class _Evaluator:
-    def __init__(self, task: TaskSpec, context: RunContext, trust_task_code: bool = False) -> None:
-        check_task_code(task, trust_task_code)  # before lm-eval sees any task file
+    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+        # a run checked this before any model loaded; here for callers that skip the session
+        check_task_code(task, context.trust_task_code)
         self.task = task
         self.fields: DownstreamSpec = task.fields
         self.context = context
@@ -212,21 +228,10 @@ class _Evaluator:
             if "stderr" in scores:
                 metrics[f"{label}_stderr"] = scores["stderr"]
         info = {"lm_eval_task": name, "lm_eval_config_sha256": self.configs[name]}
-        checks = self.fields.checks
-        failures = []
         if x == y:
             others = [plain[n]["value"] - ablated[n]["value"] for n in plain if n != name]
             metrics["mean_other_drop"] = sum(others) / len(others) if others else 0.0
-            if metrics["drop"] < checks.min_own_drop:
-                failures.append(f"own drop {metrics['drop']:.3f} < {checks.min_own_drop}")
-            if metrics["mean_other_drop"] > checks.max_other_drop:
-                failures.append(
-                    f"mean drop on the others {metrics['mean_other_drop']:.3f} > {checks.max_other_drop}"
-                )
-        if metrics["control_drop"] > checks.max_control_drop:
-            failures.append(
-                f"control drop {metrics['control_drop']:.3f} > {checks.max_control_drop}"
-            )
+        failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
         return CellResult(metrics, failures, info=info)
 
     def scores(

@@ -25,6 +25,7 @@ the layer range (target not English); best probe accuracy >= ``min_probe_accurac
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -42,7 +43,7 @@ from langneurons.lens import state_batches
 from langneurons.linear_probe import held_out, probe_accuracy
 from langneurons.methods.random import matched_random
 from langneurons.report import table
-from langneurons.task_kind import KINDS, Cell, CellResult, Summary
+from langneurons.task_kind import KINDS, Cell, CellResult, Summary, task_kind
 from langneurons.task_spec import TaskFields, TaskSpec
 
 if TYPE_CHECKING:
@@ -149,6 +150,28 @@ class Latent:
     def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator sharing token sets and unablated passes between cells."""
         return _Evaluator(task, context).evaluate
+
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """The probe's best accuracy; a lens cell's items, English peak and final accuracy.
+
+        The peak check reads ``layers``, the number of layers the lens decoded.
+        """
+        checks: LatentChecks = task.fields.checks
+        if cell.id == PROBE:
+            best, bar = metrics["best_accuracy"], checks.min_probe_accuracy
+            return [] if best >= bar else [f"best probe accuracy {best:.2f} < {bar}"]
+        if metrics["items"] == 0:
+            return ["no item left after the token-set rules"]
+        found = []
+        if cell.params["target"] != task.fields.latent and checks.latent_peak_inside:
+            top, layers = metrics["latent_peak_layer"], metrics["layers"]
+            if not 0 < top < layers - 1:
+                found.append(f"English peaks at layer {top:.0f}, not inside the layer range")
+        if metrics["final_accuracy"] < checks.min_final_accuracy:
+            found.append(
+                f"final accuracy {metrics['final_accuracy']:.2f} < {checks.min_final_accuracy}"
+            )
+        return found
 
     def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
         """Per-cell lens numbers, ablation drops and probe accuracies."""
@@ -268,9 +291,9 @@ class _Evaluator:
         self.control = matched_random(context.neuron_set, self.fields.control.seed)
 
     def evaluate(self, cell: Cell) -> CellResult:
-        if cell.id == PROBE:
-            return self.probe()
-        return self.lens_cell(cell)
+        result = self.probe() if cell.id == PROBE else self.lens_cell(cell)
+        failures = task_kind(self.task.kind).failures(self.task, cell, result.metrics)
+        return replace(result, failures=failures)
 
     @property
     def tokens(self) -> AnswerTokens:
@@ -315,14 +338,14 @@ class _Evaluator:
             )
 
     def lens_cell(self, cell: Cell) -> CellResult:
+        """The cell's metrics and curves; :meth:`Latent.failures` judges them."""
         target = cell.params["target"]
         items, lens = self.plain(cell)
         metrics = {"items": float(len(items.items))}
         metrics |= {f"dropped_{reason}": float(n) for reason, n in items.dropped.items()}
         if lens is None:
-            return CellResult(metrics, ["no item left after the token-set rules"])
-        checks = self.fields.checks
-        failures = []
+            return CellResult(metrics)
+        metrics["layers"] = float(len(self.layers))
         curves = {
             "p_target": lens.mean("p_target"),
             "p_target_band": lens.band("p_target"),
@@ -345,15 +368,9 @@ class _Evaluator:
             ahead = overtake(curves["p_target"], curves["p_latent"], top)
             if ahead is not None:
                 metrics["target_ahead_layer"] = float(ahead)
-            if checks.latent_peak_inside and not 0 < top < len(self.layers) - 1:
-                failures.append(f"English peaks at layer {top}, not inside the layer range")
-        if metrics["final_accuracy"] < checks.min_final_accuracy:
-            failures.append(
-                f"final accuracy {metrics['final_accuracy']:.2f} < {checks.min_final_accuracy}"
-            )
         if self.fields.ablate:
             metrics |= self._ablation(items, target, curves)
-        return CellResult(metrics, failures, curves)
+        return CellResult(metrics, curves=curves)
 
     def _ablation(
         self, items: Items, target: str, curves: dict[str, list[float]]
@@ -379,6 +396,7 @@ class _Evaluator:
         }
 
     def probe(self) -> CellResult:
+        """The probe's metrics and curve; :meth:`Latent.failures` judges them."""
         import torch
 
         states, labels, concepts = [], [], []
@@ -407,9 +425,7 @@ class _Evaluator:
             "best_layer": float(best),
             "final_accuracy": curve[-1],
         }
-        bar = self.fields.checks.min_probe_accuracy
-        failures = [] if curve[best] >= bar else [f"best probe accuracy {curve[best]:.2f} < {bar}"]
-        return CellResult(metrics, failures, {"probe_accuracy": curve})
+        return CellResult(metrics, curves={"probe_accuracy": curve})
 
     def _sentence_states(self, sentences: list[str]) -> torch.Tensor:
         import torch

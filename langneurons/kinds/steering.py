@@ -38,7 +38,7 @@ from langneurons.methods.random import matched_random
 from langneurons.neuron_set import NeuronSet
 from langneurons.report import table
 from langneurons.steering import VALUE_PATTERN, SteeringValue, steering_values
-from langneurons.task_kind import KINDS, Cell, CellResult, Summary
+from langneurons.task_kind import KINDS, Cell, CellResult, Summary, task_kind
 from langneurons.task_spec import TaskFields, TaskSpec
 
 
@@ -152,6 +152,18 @@ class Steering:
         """Return a cell evaluator that shares baselines and the judge between cells."""
         return _Evaluator(task, context).evaluate
 
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """Steered success, baseline and control against their thresholds."""
+        checks: SteeringChecks = task.fields.checks
+        found = []
+        if metrics["success"] < checks.min_success:
+            found.append(f"success {metrics['success']:.2f} < {checks.min_success}")
+        if metrics["baseline"] > checks.max_baseline:
+            found.append(f"baseline {metrics['baseline']:.2f} > {checks.max_baseline}")
+        if metrics["control"] > checks.max_control:
+            found.append(f"control {metrics['control']:.2f} > {checks.max_control}")
+        return found
+
     def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
         """None: the summary table says it all."""
         return []
@@ -211,7 +223,6 @@ class _Evaluator:
 
     def evaluate(self, cell: Cell) -> CellResult:
         source, target = cell.params["source"], cell.params["target"]
-        checks = self.fields.checks
         baseline = self.baseline(source)
         steered = self.run(self.context.neuron_set, source, target)
         control = self.run(self.control, source, target)
@@ -230,14 +241,7 @@ class _Evaluator:
             "generated_tokens": float(sum(g.tokens for g in timed)),
             "generation_seconds": sum(g.seconds for g in timed),
         }
-        failures = []
-        if metrics["success"] < checks.min_success:
-            failures.append(f"success {metrics['success']:.2f} < {checks.min_success}")
-        if metrics["baseline"] > checks.max_baseline:
-            failures.append(f"baseline {metrics['baseline']:.2f} > {checks.max_baseline}")
-        if metrics["control"] > checks.max_control:
-            failures.append(f"control {metrics['control']:.2f} > {checks.max_control}")
-        return CellResult(metrics, failures)
+        return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
 
     def baseline(self, source: str) -> Judged:
         # the unmodified model's continuations are the same for every neuron set of the run

@@ -193,11 +193,12 @@ def test_an_edited_summary_is_refused_even_with_a_matching_hash(tmp_path):
 
 def test_an_edited_metric_no_longer_matches_the_summary(tmp_path):
     def change(data):
-        cell = task(data, "downstream")["cells"][0]
+        cell = task(data, "downstream")["cells"][0]  # ablate[en]-eval[en], own drop 0.000 < 0.1
         cell["metrics"]["drop"] += 0.5
 
     lines = refused(tmp_path, change, "task 'downstream': summary 'specificity'")
-    assert len(lines) == 1
+    assert len(lines) == 2  # and its failures no longer follow from its metrics
+    assert "cell 'ablate[en]-eval[en]': failed (" in lines[0] and "pass every check" in lines[0]
 
 
 def test_summary_keys_must_be_the_kinds(tmp_path):
@@ -213,19 +214,115 @@ def test_summary_keys_must_be_the_kinds(tmp_path):
 
 
 @pytest.mark.parametrize(
-    ("change", "reason"),
+    "change",
     [
-        (lambda c: c.update(passed=not c["passed"]), "yet it lists"),
-        (lambda c: c.update(failures=[], passed=False), "failed, yet it lists no failure"),
-        (lambda c: c.update(failures=["own ratio 1.0 < 1.5"], passed=True), "passed, yet"),
+        lambda c: c.update(passed=not c["passed"]),
+        lambda c: c.update(failures=[], passed=False),
+        lambda c: c.update(failures=["own ratio 1.0 < 1.5"], passed=True),
     ],
     ids=["flipped", "failed-without-reason", "passed-with-failures"],
 )
-def test_passed_must_agree_with_failures(tmp_path, change, reason):
-    # results.py's reader refuses it first now; submission checks it again
-    reason = f"{reason}|passed must be true exactly when failures is empty"
+def test_passed_must_agree_with_failures(tmp_path, change):
+    # results.py's reader refuses it, before any recomputation
+    reason = "passed must be true exactly when failures is empty"
     lines = refused(tmp_path, lambda d: change(task(d, "ablation")["cells"][0]), reason)
     assert len(lines) == 1
+
+
+def summary_agreeing(record):
+    """Set ``record``'s summary to what its kind computes from its (forged) cells."""
+    record["summary"] = leaderboard.summary_of(results.TaskRecord.model_validate(record))
+
+
+@pytest.mark.parametrize("kind", ["ablation", "downstream", "latent", "steering"])
+def test_a_failing_cell_forged_to_pass_is_refused(tmp_path, kind):
+    forged = {}
+
+    def change(data):
+        record = task(data, kind)
+        cell = next(c for c in record["cells"] if c["failures"])
+        forged.update(id=cell["id"], failures=cell["failures"])
+        cell.update(passed=True, failures=[])
+        summary_agreeing(record)  # languages_passing / cells_passing count the forged pass
+
+    lines = refused(tmp_path, change, "passed, yet its metrics fail")
+    assert len(lines) == 1
+    assert f"cell {forged['id']!r}: passed, yet its metrics fail: " in lines[0]
+    assert "; ".join(forged["failures"]) in lines[0]
+    assert lines[0].endswith("failures are recomputed, not trusted")
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (
+            lambda cells: next(c for c in cells if c["passed"]).update(
+                passed=False, failures=["own ratio 1.0 < 1.5"]
+            ),
+            r"failed \(\['own ratio 1.0 < 1.5'\]\), yet its metrics pass every check",
+        ),
+        (
+            lambda cells: cells[0].update(failures=["own ratio 2.000 < 1.5"]),
+            r"lists failures \['own ratio 2.000 < 1.5'\]; its metrics give: own ratio 1.023 < 1.5",
+        ),
+        (
+            lambda cells: next(c for c in cells if c["passed"])["metrics"].update(
+                control_ratio=1.5
+            ),
+            "passed, yet its metrics fail: control ratio 1.500 > 1.1",
+        ),
+    ],
+    ids=["made-up-failure", "edited-message", "edited-metric"],
+)
+def test_failures_must_be_what_the_metrics_give(tmp_path, change, reason):
+    def forge(data):
+        record = task(data, "ablation")
+        change(record["cells"])
+        summary_agreeing(record)
+
+    lines = refused(tmp_path, forge, reason)
+    assert len(lines) == 1
+
+
+def test_many_forged_cells_are_three_lines_and_a_count(tmp_path):
+    def change(data):
+        record = task(data, "latent")
+        for cell in record["cells"]:
+            cell["metrics"]["final_accuracy"] = 0.0  # all 14 lens cells now fail (3 did before)
+        summary_agreeing(record)
+
+    lines = refused(tmp_path, change, "passed, yet its metrics fail: final accuracy 0.00 < 0.3")
+    assert len(lines) == 4 and lines[3].endswith("task 'latent_language': 11 more like these")
+
+
+@pytest.mark.parametrize("layers", [None, 18.0], ids=["from-curves", "recorded"])
+def test_the_latent_peak_check_is_recomputed(tmp_path, layers):
+    # files written before lens cells recorded `layers` have it from their per-layer curves
+    def change(data):
+        cell = task(data, "latent")["cells"][0]  # translation[fr>zh], 18 layers, passed
+        if layers is not None:
+            cell["metrics"]["layers"] = layers
+        cell["metrics"]["latent_peak_layer"] = 17.0
+
+    lines = refused(
+        tmp_path, change, "passed, yet its metrics fail: English peaks at layer 17, not inside"
+    )
+    assert len(lines) == 1
+
+
+def test_a_metric_a_check_reads_is_one_line(tmp_path):
+    def change(data):
+        task(data, "latent")["cells"][0]["curves"] = {}  # no `layers`, and no curves to count
+
+    lines = refused(
+        tmp_path, change, "cannot recompute the failures: cell .* lacks metric 'layers'"
+    )
+    assert len(lines) == 1
+
+
+@pytest.mark.parametrize("source", FILED, ids=[p.parent.name + "/" + p.stem for p in FILED])
+def test_every_filed_entry_resubmitted_is_accepted(tmp_path, source):
+    assert submit(source, tmp_path / "board", TASKS).read_bytes() == source.read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -248,8 +345,9 @@ def test_a_missing_metric_is_one_line(tmp_path):
         for cell in task(data, "ablation")["cells"]:
             cell["metrics"].pop("mean_other_ratio", None)
 
-    lines = refused(tmp_path, change, "cannot recompute the summary: a cell lacks metric")
-    assert len(lines) == 1
+    # the diagonal's checks read it, and so does the summary: one line
+    lines = refused(tmp_path, change, "cannot recompute the failures: cell .* lacks metric")
+    assert len(lines) == 1 and "'mean_other_ratio'" in lines[0]
 
 
 def test_a_task_given_twice_is_refused(tmp_path):
