@@ -107,6 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
     val.add_argument("files", nargs="+", type=Path)
     val.add_argument(
+        "--tasks",
+        type=Path,
+        default=Path("tasks"),
+        help="task files results are checked against, as leaderboard submit does (default: tasks)",
+    )
+    val.add_argument(
         "--trust-task-code",
         action="store_true",
         help="accept task files that run code they name (lm-eval's !function)",
@@ -265,10 +271,11 @@ def _compare(args: argparse.Namespace) -> None:
 def _validate(args: argparse.Namespace) -> None:
     """Check each file as a task, neuron set or results file; the first bad one ends it.
 
-    A task whose lm-eval ``include_path`` holds task code (``!function``) is not
-    valid until the person running it opts in with ``--trust-task-code``.
+    It accepts what the benchmark and ``leaderboard submit`` accept: a task as a
+    run checks it (an lm-eval ``include_path`` needs ``--trust-task-code``), a
+    results file as ``submit`` checks it, short of its being filed already.
     """
-    from langneurons import neuron_set, results
+    from langneurons import neuron_set, submission
     from langneurons.input_files import load_json
     from langneurons.task_kind import task_kind
     from langneurons.task_spec import load_task
@@ -283,8 +290,10 @@ def _validate(args: argparse.Namespace) -> None:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a JSON object (a neuron set or results file)")
         if str(data.get("format", "")).startswith("langneurons.results"):
-            results.from_dict(data, str(path))
-            print(f"{path}: results file")
+            _, reasons = submission.examine(path, Path("leaderboard"), args.tasks)
+            if reasons:
+                raise submission.SubmissionError("\n".join(f"{path}: {r}" for r in reasons))
+            print(f"{path}: results file, as leaderboard submit accepts it")
         else:
             neuron_set.from_dict(data, str(path))
             print(f"{path}: neuron set")

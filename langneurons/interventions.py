@@ -112,13 +112,13 @@ class _Positions:
 
     Sites may flatten batch and positions, so the hooks need the length. The first
     position comes from what transformers passes to every forward, not from cache
-    internals (whose attribute names change between releases): ``cache_position``
-    where a version still passes it, else the ``position_ids`` that ``generate``
-    derives from the attention mask. Each row counts its positions from its first
-    real token, and a left-padded batch always has a row without padding, so the
-    largest position of the last column is that column's absolute position. A
-    family without position ids (BLOOM) has its 2-D attention mask, which spans the
-    cached positions too; only a call with neither falls back to the cache's length.
+    internals (whose names change between releases: 5.24 renamed the cache
+    argument): ``cache_position`` where a version still passes it; else the 2-D
+    attention mask, which ``generate`` grows to span the cached positions too; else
+    ``position_ids``, which count each row from its first real token, so in a
+    left-padded batch (which has a row without padding) the largest position of
+    the last column is that column's absolute position. Only a call with none of
+    these falls back to the length of the cache.
     """
 
     def __init__(self) -> None:
@@ -142,12 +142,12 @@ def _first_position(kwargs: dict[str, Any], length: int) -> int:
     cache_position = kwargs.get("cache_position")
     if isinstance(cache_position, torch.Tensor) and cache_position.numel():
         return int(cache_position.reshape(-1)[0])
+    mask = kwargs.get("attention_mask")
+    if isinstance(mask, torch.Tensor) and mask.ndim == 2:
+        return int(mask.shape[-1]) - length
     position_ids = kwargs.get("position_ids")
     if isinstance(position_ids, torch.Tensor) and position_ids.numel():
         return int(position_ids[..., -1].max()) - (length - 1)
-    mask = kwargs.get("attention_mask")
-    if isinstance(mask, torch.Tensor) and mask.ndim == 2:
-        return int(mask.shape[-1]) - length  # a 2-D mask spans the cached positions too
     cache = kwargs.get("past_key_values", kwargs.get("cache"))
     return int(cache.get_seq_length()) if cache is not None else 0
 

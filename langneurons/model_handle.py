@@ -24,8 +24,9 @@ import yaml
 
 from langneurons import gguf_models
 from langneurons.architecture import Architecture, architecture_named, neuron_sites
+from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import ConfigError, MissingResourceError
-from langneurons.paths import hub_offline
+from langneurons.paths import cache_dir, hub_offline
 
 if TYPE_CHECKING:
     import torch
@@ -36,6 +37,17 @@ Device = Literal["auto", "cpu", "cuda"]
 DTYPES: tuple[str, ...] = ("auto", "float32", "bfloat16", "float16")
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt")
+#: besides weights, shard indexes and .tiktoken files: what a local folder's revision hashes
+_MODEL_FILES = {
+    *_TOKENIZER_FILES,
+    "config.json",
+    "generation_config.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "merges.txt",
+}
 
 
 @dataclass(frozen=True)
@@ -192,9 +204,8 @@ def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "aut
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     source = prepared(source)
+    check_device(device)
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda was given but torch sees no CUDA device; use --device cpu")
     torch_dtype, choice = resolve_dtype(dtype, use_cuda)
     device_map = ("auto" if device == "auto" else "cuda") if use_cuda else None
     folder = _folder(source)
@@ -216,6 +227,36 @@ def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "aut
         dtype_choice=choice,
     )
     return ModelHandle(model, tokenizer, architecture, info)
+
+
+def check_device(device: str) -> None:
+    """Fail on ``--device cuda`` without a GPU (cheap: no model is loaded)."""
+    if device != "cuda":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise ConfigError("--device cuda was given but torch sees no CUDA device; use --device cpu")
+
+
+def check_model_files(source: ModelSource, given: str) -> None:
+    """Fail on a local model folder without weights or tokenizer, before anything loads.
+
+    A packaged model's folder is the project's own conversion and is not checked.
+    """
+    if source.package is not None or source.folder is None:
+        return
+    files = [path.name for path in source.folder.iterdir()]
+    if not any(name.endswith(_WEIGHT_SUFFIXES) for name in files):
+        raise MissingResourceError(
+            f"model '{given}' has no weights in {source.folder} "
+            f"(*{', *'.join(_WEIGHT_SUFFIXES)}); save them there with save_pretrained"
+        )
+    if not any(name in _TOKENIZER_FILES or name.endswith(".tiktoken") for name in files):
+        raise MissingResourceError(
+            f"model '{given}' has no tokenizer in {source.folder} "
+            f"({', '.join(_TOKENIZER_FILES)}); save one there with save_pretrained"
+        )
 
 
 def _folder(source: ModelSource) -> Path:
@@ -251,7 +292,11 @@ def cpu_bfloat16_features() -> list[str]:
     import torch
 
     capabilities = getattr(torch.cpu, "get_capabilities", None)
-    found = capabilities() if capabilities is not None else {}
+    if capabilities is not None:
+        found = capabilities()
+    else:  # releases before get_capabilities() have these probes (AMX tiles come with AMX-BF16)
+        probes = {"avx512_bf16": "_is_avx512_bf16_supported", "amx_bf16": "_is_amx_tile_supported"}
+        found = {name: getattr(torch.cpu, probe, lambda: False)() for name, probe in probes.items()}
     return [name for name in ("avx512_bf16", "amx_bf16") if found.get(name)]
 
 
@@ -306,35 +351,39 @@ def _fingerprint(folder: Path) -> str:
     The revision keys the statistics cache, so it must change when a weight
     changes, even in place with the same size. Hashed byte for byte, in name
     order: the config, the weights and their shard index, the tokenizer and the
-    generation config; other files (a README, results) do not count. Streamed in
-    1 MiB blocks, about a second per GB, once per resolution.
+    generation config; other files (a README, results) do not count.
     """
-    model_files = {
-        "config.json",
-        "generation_config.json",
-        "tokenizer.json",
-        "tokenizer.model",
-        "tokenizer_config.json",
-        "special_tokens_map.json",
-        "added_tokens.json",
-        "vocab.json",
-        "vocab.txt",
-        "merges.txt",
-    }
     files = sorted(
         p
         for p in folder.iterdir()
         if p.is_file()
         and (
-            p.name in model_files
+            p.name in _MODEL_FILES
             or p.suffix in _WEIGHT_SUFFIXES
             or p.name.endswith((".index.json", ".tiktoken"))
         )
     )
     digest = hashlib.sha256()
     for path in files:
-        digest.update(json.dumps([path.name, path.stat().st_size]).encode())
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        digest.update(json.dumps([path.name, _file_sha256(path)]).encode())
     return f"local-sha256:{digest.hexdigest()}"
+
+
+def _file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, remembered under the cache by path, size and mtime.
+
+    Hashing runs at about a second per GB; a run (and each xdist worker) resolves
+    the model again, so the digest of an unchanged file is read back instead. Any
+    write to the file changes its mtime and so its key.
+    """
+    stat = path.stat()
+    key = f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+    memo = cache_dir() / "file-sha256" / hashlib.sha256(key.encode()).hexdigest()
+    if memo.is_file():
+        return memo.read_text().strip()
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    atomic_write_text(memo, digest.hexdigest())
+    return digest.hexdigest()

@@ -48,13 +48,21 @@ def lock_state(path: Path) -> dict[str, Any] | None:
     except OSError:
         return None
     differs = []
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            name, _, pinned = line.partition("==")
-            installed = _version(name)
-            if installed is None or installed.split("+")[0] != pinned:
-                differs.append(f"{name}=={installed or 'missing'} (lock {pinned})")
+    for name, pinned in lock_pins(text).items():
+        installed = _version(name)
+        if installed is None or installed.split("+")[0] != pinned:
+            differs.append(f"{name}=={installed or 'missing'} (lock {pinned})")
     return {"sha256": hashlib.sha256(text.encode()).hexdigest(), "differs": differs}
+
+
+def lock_pins(text: str) -> dict[str, str]:
+    """The pins of a lock file's text (name -> version); ``#`` lines are comments."""
+    pins = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, version = line.strip().partition("==")
+            pins[name] = version
+    return pins
 
 
 def _version(package: str) -> str | None:

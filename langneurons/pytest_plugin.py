@@ -102,7 +102,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Prepare the stash."""
     config.stash[_RECORDS] = []
-    config.stash[_RUN] = {"evaluators": {}}
+    config.stash[_RUN] = {"evaluators": {}, "planned": {}}
     if not hasattr(config, "workerinput"):  # a worker's reports go to the controller
         config.pluginmanager.register(_Recorder(config.stash[_RECORDS]), "langneurons-recorder")
     config.stash[_WRITTEN] = []
@@ -175,6 +175,23 @@ def _id(planned: PlannedCell, specs: int, tasks: int) -> str:
     return "/".join([*parts, planned.cell.id])
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Count the cells each neuron set and task will run (after -k/-m deselection).
+
+    Every process that collects (each xdist worker collects the same items) counts
+    them; the counts ride on each cell's record, so the controller can tell
+    whether a results file holds every cell the run set out to evaluate.
+    """
+    planned: dict[str, dict[str, int]] = {}
+    for item in session.items:
+        callspec = getattr(item, "callspec", None)
+        cell = callspec.params.get("cell") if callspec is not None else None
+        if isinstance(cell, PlannedCell):
+            tasks = planned.setdefault(cell.neurons, {})
+            tasks[cell.task] = tasks.get(cell.task, 0) + 1
+    session.config.stash[_RUN]["planned"] = planned
+
+
 def pytest_collection_modifyitems(config: pytest.Config) -> None:
     """Turn a validation error into a one-line usage error, before anything loads."""
     if _ERROR in config.stash:
@@ -233,6 +250,7 @@ def evaluate(
             "info": result.info,
             "model": context.handle.info.to_dict(),
             "neuron_set": _set_record(session, planned.neurons, context.neuron_set),
+            "planned": request.config.stash[_RUN]["planned"].get(planned.neurons, {}),
         }
         request.node.user_properties.append((_OUTPUT_KEY, record))
         return result
@@ -275,11 +293,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if hasattr(config, "workeroutput"):
         config.workeroutput[_OUTPUT_KEY] = json.dumps({"timings": dict(timings)})
         return
-    records = config.stash[_RECORDS]
-    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED or bool(session.shouldstop)
+    # a cell reported twice (a rerun, a rescheduled worker) counts once, as last reported
+    records = list({(r["neurons"], r["task"], r["id"]): r for r in config.stash[_RECORDS]}.values())
+    stopped = exitstatus == pytest.ExitCode.INTERRUPTED or bool(
+        session.shouldstop or session.shouldfail
+    )
     for spec in dict.fromkeys(r["neurons"] for r in records):
         mine = [r for r in records if r["neurons"] == spec]
-        config.stash[_WRITTEN].append(_write_results(config, spec, mine, timings, interrupted))
+        config.stash[_WRITTEN].append(_write_results(config, spec, mine, timings, stopped))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -304,22 +325,26 @@ def _write_results(
     spec: str,
     records: list[dict[str, Any]],
     timings: dict[str, float],
-    interrupted: bool,
+    stopped: bool,
 ) -> tuple[Path, bool]:
-    """Write one neuron set's results file; ``complete`` unless a planned cell did not run."""
+    """Write one neuron set's results file.
+
+    It is ``complete`` when the run was not stopped early and every cell it
+    collected for the set, in every task, has a record.
+    """
     from langneurons.provenance import environment
 
     session = session_for(config)
     assert session is not None
     tasks = []
     finished = []  # (task, its cell results), drawn once the file is written
-    complete = not interrupted
+    planned: dict[str, int] = records[0]["planned"]
+    ran = {name: sum(r["task"] == name for r in records) for name in planned}
+    complete = not stopped and ran == planned
     for task in session.tasks:
         mine = [r for r in records if r["task"] == task.name]
         if not mine:
             continue
-        planned = {cell.id for cell in task_kind(task.kind).cells(task)}
-        complete = complete and planned <= {r["id"] for r in mine}
         finished.append((task, _cell_results(mine)))
         summary = task_kind(task.kind).summarize(task, finished[-1][1])
         tasks.append(

@@ -29,6 +29,8 @@ from langneurons.languages import check_languages
 from langneurons.method import identify, is_method, method
 from langneurons.model_handle import (
     ModelShape,
+    check_device,
+    check_model_files,
     load_model,
     model_shape,
     prepared,
@@ -48,8 +50,6 @@ if TYPE_CHECKING:
 STATISTICS_WINDOW = 512
 #: hub sources, read when used: checking them up front would download
 _READ_WHEN_USED = ("flores", "wikipedia")
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt")
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "vocab.json", "vocab.txt")
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class BenchmarkSession:
         self._contexts: dict[str, RunContext] = {}
         if options.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {options.batch_size}")
-        _check_device(options.device)
+        check_device(options.device)
         if not options.tasks and not options.langs:
             raise ConfigError("give task files (--tasks) or languages (--langs)")
         langs = list(options.langs) if options.langs else None
@@ -236,34 +236,25 @@ class BenchmarkSession:
         return neuron_sets_dir() / self.source.name / f"{spec}-{digest[:12]}.json"
 
     def _check_model(self) -> None:
-        """Fail on a model folder without weights or tokenizer, or an unsupported architecture.
+        """Fail on a local folder without weights or tokenizer, or an unsupported architecture.
 
-        A packaged model's folder is our own conversion, so only its config is read.
+        A packaged model is the project's own conversion of a supported family, and
+        reading its config would mean converting it first: its shape is read only
+        when a neuron set needs checking against it.
         """
-        folder = self.source.folder
-        if self.source.package is None and folder is not None:
-            files = [path.name for path in folder.iterdir()]
-            if not any(name.endswith(_WEIGHT_SUFFIXES) for name in files):
-                raise MissingResourceError(
-                    f"model '{self.options.model}' has no weights in {folder} "
-                    f"(*{', *'.join(_WEIGHT_SUFFIXES)}); save them there with save_pretrained"
-                )
-            if not any(name in _TOKENIZER_FILES or name.endswith(".tiktoken") for name in files):
-                raise MissingResourceError(
-                    f"model '{self.options.model}' has no tokenizer in {folder} "
-                    f"({', '.join(_TOKENIZER_FILES)}); save one there with save_pretrained"
-                )
-        _ = self.shape
+        check_model_files(self.source, self.options.model)
+        if self.source.package is None:
+            _ = self.shape
 
     def _check_budgets(self) -> None:
         """Fail on a task whose text is short of its token budget (its tokenizer, no model)."""
         budgets = [(task, task.fields.token_budget()) for task in self.tasks]
         budgets = [(task, tokens) for task, tokens in budgets if tokens is not None]
-        if not budgets:
-            return
+        if not budgets or self.source.folder is None:
+            return  # a packaged model not converted yet: its windows check the budget
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(prepared(self.source).folder)
+        tokenizer = AutoTokenizer.from_pretrained(self.source.folder)
         for task, tokens in budgets:
             if task.corpus.source in _READ_WHEN_USED:
                 continue
@@ -304,9 +295,9 @@ def resolve_tasks(specs: Iterable[str], folder: Path) -> tuple[Path, ...]:
     names: dict[str, Path] | None = None
     for spec in specs:
         path = Path(spec).expanduser()
-        if path.is_dir():
-            raise ConfigError(f"--tasks {spec} is a folder; give task files or task names")
         if path.suffix in (".yaml", ".yml") or _has_separator(spec):
+            if path.is_dir():
+                raise ConfigError(f"--tasks {spec} is a folder; give task files or task names")
             paths.append(path)
             continue
         if names is None:
@@ -373,16 +364,6 @@ def _neurons_file(spec: str) -> Path | None:
 
 def _has_separator(spec: str) -> bool:
     return "/" in spec or os.sep in spec or bool(os.altsep and os.altsep in spec)
-
-
-def _check_device(device: str) -> None:
-    """Fail on ``--device cuda`` without a GPU before loading, where it would fail anyway."""
-    if device != "cuda":
-        return
-    import torch
-
-    if not torch.cuda.is_available():
-        raise ConfigError("--device cuda was given but torch sees no CUDA device; use --device cpu")
 
 
 def _check_task_names(tasks: list[TaskSpec]) -> None:

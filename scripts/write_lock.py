@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from langneurons.provenance import lock_pins
+
 
 def frozen(venv: Path) -> dict[str, str]:
     """Installed distributions of ``venv`` (name -> version), the project itself left out."""
@@ -28,16 +30,6 @@ def frozen(venv: Path) -> dict[str, str]:
         match = re.fullmatch(r"([A-Za-z0-9._-]+)==([^+\s]+)(\+\S+)?", line.strip())
         if match and match.group(1).lower() != "langneurons":
             pins[match.group(1).lower()] = match.group(2)
-    return pins
-
-
-def read_lock(path: Path) -> dict[str, str]:
-    """The pins of a lock file (name -> version)."""
-    pins = {}
-    for line in path.read_text().splitlines():
-        if line and not line.startswith("#"):
-            name, version = line.split("==")
-            pins[name] = version
     return pins
 
 
@@ -73,7 +65,7 @@ def main() -> int:
         Path(args.out).write_text(render(pins, python))
         print(f"{args.out}: {len(pins)} pins")
     if args.diff is not None:
-        locked = read_lock(args.diff)
+        locked = lock_pins(args.diff.read_text())
         changed = [
             f"  {name}: {locked.get(name, '-')} -> {pins.get(name, '-')}"
             for name in sorted(set(locked) | set(pins))

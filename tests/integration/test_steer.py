@@ -6,7 +6,7 @@ import torch
 from langneurons.architecture import architecture_for, neuron_sites
 from langneurons.errors import ConfigError
 from langneurons.hooks import attached
-from langneurons.interventions import steer
+from langneurons.interventions import _first_position, steer
 from tests.synthetic import FAMILIES, tiny_model
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3], [1, 9, 8, 7, 6, 5, 4, 2]])
@@ -139,3 +139,24 @@ def test_mismatched_values_and_bad_indices_fail_before_any_hook():
     with pytest.raises(ConfigError, match="out of range"), steer(model, {0: [10**6]}, {0: [1.0]}):
         pass
     assert all(not site._forward_hooks for site in neuron_sites(model, architecture_for(model)))
+
+
+class _Cache:
+    def get_seq_length(self):
+        return 7
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "first"),
+    [
+        ({"cache_position": torch.tensor([5, 6])}, 5),
+        ({"attention_mask": torch.tensor([[0, 0, 1, 1, 1, 1, 1], [1] * 7])}, 5),
+        ({"position_ids": torch.tensor([[3, 4], [5, 6]])}, 5),  # the unpadded row counts
+        ({"past_key_values": _Cache()}, 7),
+        ({"cache": _Cache()}, 7),
+        ({}, 0),
+    ],
+    ids=["cache_position", "mask", "position_ids", "past_key_values", "cache", "none"],
+)
+def test_the_first_position_from_each_interface_a_forward_may_get(kwargs, first):
+    assert _first_position({"input_ids": torch.zeros(2, 2), **kwargs}, length=2) == first

@@ -72,7 +72,7 @@ def test_a_passed_cell_with_a_null_metric_or_a_nan_literal_is_not_a_results_file
     with pytest.raises(results_format.FormatError, match="passed with non-finite ppl"):
         results_format.from_dict(data)
     data["tasks"][0]["cells"][0]["metrics"]["ppl"] = float("nan")
-    with pytest.raises(results_format.FormatError):
+    with pytest.raises(results_format.FormatError, match="finite number"):
         results_format.from_dict(data)
 
 
@@ -126,3 +126,16 @@ def test_cells_a_crashed_worker_finished_are_kept(pytester, project):
     assert len(ids) == len(set(ids))
     assert set(by_gw1) <= set(ids)
     assert data["complete"] is (len(ids) == 16)
+
+
+def test_deselected_cells_are_not_missing_but_a_run_stopped_by_x_is_incomplete(pytester, project):
+    pytester.runpytest_subprocess(*args(project, "-k", "not zh")).assert_outcomes(passed=9)
+    path, data = _results(pytester)
+    assert data["complete"] is True and len(data["tasks"][0]["cells"]) == 9
+    path.unlink()
+    task = pytester.path / "tasks" / "tiny.yaml"
+    task.write_text(task.read_text().replace("min_own_ratio: 0.0001", "min_own_ratio: 1000"))
+    result = pytester.runpytest_subprocess(*args(project, "-x"))
+    result.assert_outcomes(failed=1)
+    _, data = _results(pytester)
+    assert data["complete"] is False and len(data["tasks"][0]["cells"]) == 1

@@ -3,6 +3,7 @@
 import json
 from pathlib import Path
 
+from langneurons import results as results_format
 from langneurons.cli import main
 from langneurons.statistics import load
 from tests.synthetic import write_text_corpus
@@ -58,3 +59,16 @@ def test_validate_rejects_a_bad_set(tmp_path, capsys):
     path.write_text(json.dumps({"format": "langneurons.neuron_set/9"}))
     assert main(["validate", str(path)]) == 2
     assert "this version reads langneurons.neuron_set/1" in capsys.readouterr().err
+
+
+def test_validate_checks_results_files_as_leaderboard_submit_does(tmp_path, capsys):
+    filed = sorted((ROOT / "leaderboard" / "submissions").glob("*/*.json"))[0]
+    assert main(["validate", str(filed), "--tasks", str(ROOT / "tasks")]) == 0
+    data = json.loads(filed.read_text())
+    data["tasks"][0]["summary"] = {k: 0.5 for k in data["tasks"][0]["summary"]}
+    data["sha256"] = results_format.content_sha256(data)
+    forged = tmp_path / "forged.json"
+    forged.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["validate", str(forged), "--tasks", str(ROOT / "tasks")]) == 2
+    assert "summary" in capsys.readouterr().err

@@ -163,6 +163,13 @@ def test_tasks_resolve_by_name_against_the_repository_tasks_folder():
         resolve_tasks([str(folder)], folder)
 
 
+def test_a_folder_named_like_a_task_does_not_shadow_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "steering").mkdir()
+    folder = ROOT / "tasks"
+    assert resolve_tasks(["steering"], folder) == (folder / "steering.yaml",)
+
+
 def test_an_output_folder_that_cannot_be_made_fails_and_nothing_is_created(tmp_path):
     afile = tmp_path / "afile"
     afile.write_text("")
