@@ -167,3 +167,15 @@ def synthetic_stats(over_zero: torch.Tensor, tokens: list[int], languages: list[
             "corpus_sha256": "0" * 64,
         },
     )
+
+
+#: an ablation task on the text of :func:`write_text_corpus` whose checks always pass
+TINY_ABLATION_TASK = """name: {name}
+kind: ablation
+version: 1
+languages: [en, de, fr, zh]
+data: {{source: text, split: evaluate, path: "{corpus}"}}
+tokens_per_language: 24
+window: 12
+checks: {{min_own_ratio: 0.0001, max_other_ratio: 1000, max_control_ratio: 1000}}
+"""

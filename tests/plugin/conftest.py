@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.synthetic import tiny_neuron_set, write_text_corpus
+from tests.synthetic import TINY_ABLATION_TASK, tiny_neuron_set, write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,15 +27,7 @@ def project(tiny_model_folder, pytester, tmp_path_factory):
     shutil.copy(ROOT / "benchmark" / "test_ablation.py", pytester.path / "benchmark")
     (pytester.path / "tasks").mkdir()
     (pytester.path / "tasks" / "tiny.yaml").write_text(
-        f"""name: tiny
-kind: ablation
-version: 1
-languages: [en, de, fr, zh]
-data: {{source: text, split: evaluate, path: "{corpus}"}}
-tokens_per_language: 24
-window: 12
-checks: {{min_own_ratio: 0.0001, max_other_ratio: 1000, max_control_ratio: 1000}}
-"""
+        TINY_ABLATION_TASK.format(name="tiny", corpus=corpus)
     )
     return {"model": str(model), "neurons": str(neurons), "corpus": corpus, "base": base}
 

@@ -17,18 +17,10 @@ from langneurons.session import (
     check_output_folder,
     resolve_tasks,
 )
-from tests.synthetic import tiny_neuron_set, write_text_corpus
+from tests.synthetic import TINY_ABLATION_TASK, tiny_neuron_set, write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
-TASK = """name: {name}
-kind: ablation
-version: 1
-languages: [en, de, fr, zh]
-data: {{source: text, split: evaluate, path: "{corpus}"}}
-tokens_per_language: 24
-window: 12
-checks: {{min_own_ratio: 0.0001, max_other_ratio: 1000, max_control_ratio: 1000}}
-"""
+TASK = TINY_ABLATION_TASK
 
 
 @pytest.fixture
