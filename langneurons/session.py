@@ -295,20 +295,23 @@ def resolve_tasks(specs: Iterable[str], folder: Path) -> tuple[Path, ...]:
     names: dict[str, Path] | None = None
     for spec in specs:
         path = Path(spec).expanduser()
-        if path.suffix in (".yaml", ".yml") or _has_separator(spec):
-            if path.is_dir():
-                raise ConfigError(f"--tasks {spec} is a folder; give task files or task names")
+        is_file = path.suffix in (".yaml", ".yml") or _has_separator(spec)
+        if is_file and not path.is_dir():
             paths.append(path)
             continue
         if names is None:
             files = sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
             names = {load_task(file).name: file for file in files}
+        if spec in names and not is_file:
+            paths.append(names[spec])  # a name, even where a folder of that name exists
+            continue
+        if path.is_dir():
+            raise ConfigError(f"--tasks {spec} is a folder; give task files or task names")
         if spec not in names:
             raise ConfigError(
                 f"--tasks: {unknown_message('task', spec, names)} (names from {folder}), "
                 "or give a task file"
             )
-        paths.append(names[spec])
     return tuple(paths)
 
 
