@@ -132,7 +132,7 @@ def parse_yaml(text: str, where: str, error: Error = ConfigError) -> Any:
 
 def load_yaml(path: Path | str, what: str, error: Error = ConfigError) -> Any:
     """Read a YAML file strictly (:func:`read_text`, then :func:`parse_yaml`)."""
-    return parse_yaml(read_text(path, what, error), f"{path}", error)
+    return parse_yaml(read_text(path, what, error), f"{what} {path}", error)
 
 
 def template_fields(

@@ -155,7 +155,7 @@ def collect(
     started = time.perf_counter()
     for k, (lang, paragraphs) in enumerate(corpus.items()):
         acc = _Accumulators(layers, width, histograms)
-        items = list(windows(handle.tokenizer, paragraphs, window, max_tokens))
+        items = windows(handle.tokenizer, paragraphs, window, max_tokens, f"{lang} statistics text")
         bar = tqdm(
             total=sum(w.text_tokens for w in items),
             desc=f"statistics {lang}",
@@ -291,7 +291,10 @@ def load(path: Path) -> ActivationStats:
     missing = [name for name in ("tokens", "over_zero") if name not in tensors]
     missing += [key for key in ("languages", "provenance") if key not in metadata]
     if missing:
-        raise FormatError(f"statistics {path}: missing '{missing[0]}'")
+        raise FormatError(
+            f"statistics {path}: missing '{missing[0]}'; write it again with "
+            "langneurons identify --stats-out or import-stats"
+        )
     languages = parse_json(metadata["languages"], f"statistics {path}: metadata 'languages'")
     provenance = parse_json(metadata["provenance"], f"statistics {path}: metadata 'provenance'")
     if not isinstance(languages, list) or not all(isinstance(x, str) for x in languages):
