@@ -102,7 +102,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Prepare the stash."""
     config.stash[_RECORDS] = []
-    config.stash[_RUN] = {"evaluators": {}, "planned": {}}
+    config.stash[_RUN] = {"evaluators": {}, "planned": {}, "provenance": {}}
     if not hasattr(config, "workerinput"):  # a worker's reports go to the controller
         config.pluginmanager.register(_Recorder(config.stash[_RECORDS]), "langneurons-recorder")
     config.stash[_WRITTEN] = []
@@ -227,9 +227,9 @@ def evaluate(
     an interrupted run keeps every cell that finished.
     """
     session = langneurons_session
-    evaluators: dict[tuple[str, str], Callable[[Cell], CellResult]] = request.config.stash[_RUN][
-        "evaluators"
-    ]
+    run = request.config.stash[_RUN]
+    evaluators: dict[tuple[str, str], Callable[[Cell], CellResult]] = run["evaluators"]
+    provenance: dict[str, dict[str, Any]] = run["provenance"]  # per set: built once, sent per cell
 
     def evaluate_cell(planned: PlannedCell) -> CellResult:
         context = session.context(planned.neurons)
@@ -238,6 +238,12 @@ def evaluate(
         if key not in evaluators:
             evaluators[key] = task_kind(task.kind).evaluator(task, context)
         result = fail_non_finite(evaluators[key](planned.cell))
+        if planned.neurons not in provenance:
+            provenance[planned.neurons] = {
+                "model": context.handle.info.to_dict(),
+                "neuron_set": _set_record(session, planned.neurons, context.neuron_set),
+                "planned": run["planned"].get(planned.neurons, {}),
+            }
         record = {
             "neurons": planned.neurons,
             "task": task.name,
@@ -248,9 +254,7 @@ def evaluate(
             "failures": result.failures,
             "curves": result.curves,
             "info": result.info,
-            "model": context.handle.info.to_dict(),
-            "neuron_set": _set_record(session, planned.neurons, context.neuron_set),
-            "planned": request.config.stash[_RUN]["planned"].get(planned.neurons, {}),
+            **provenance[planned.neurons],
         }
         request.node.user_properties.append((_OUTPUT_KEY, record))
         return result
