@@ -1,3 +1,3 @@
 """Loads the langneurons pytest plugin (options, cell parametrization, results)."""
 
-pytest_plugins = ["langneurons.pytest_plugin"]
+pytest_plugins = ["langneurons.run.pytest_plugin"]

@@ -22,15 +22,15 @@ __all__ = [
 ]
 
 _WHERE = {
-    "ActivationStats": "langneurons.statistics",
-    "BenchmarkSession": "langneurons.session",
-    "NeuronSet": "langneurons.neuron_set",
-    "RunOptions": "langneurons.session",
-    "ablate": "langneurons.interventions",
-    "identify": "langneurons.method",
-    "load_model": "langneurons.model_handle",
-    "load_task": "langneurons.task_spec",
-    "resolve_model": "langneurons.model_handle",
+    "ActivationStats": "langneurons.neurons.statistics",
+    "BenchmarkSession": "langneurons.run.session",
+    "NeuronSet": "langneurons.neurons.neuron_set",
+    "RunOptions": "langneurons.run.session",
+    "ablate": "langneurons.models.interventions",
+    "identify": "langneurons.neurons.identification",
+    "load_model": "langneurons.models.handle",
+    "load_task": "langneurons.tasks.spec",
+    "resolve_model": "langneurons.models.handle",
 }
 
 

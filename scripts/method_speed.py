@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import time
 
-from langneurons.method import METHODS, identify, method
-from langneurons.reference import MGSM_LANGUAGES, mgsm_statistics
+from langneurons.neurons.identification import METHODS, identify, method
+from langneurons.neurons.importers import MGSM_LANGUAGES, mgsm_statistics
 
 
 def main() -> None:

@@ -21,15 +21,15 @@ from collections.abc import Callable
 
 import torch
 
-from langneurons.answer_tokens import AnswerTokens
-from langneurons.concepts import load_concepts
-from langneurons.corpus import CorpusSpec, paragraphs
-from langneurons.interventions import ablate
-from langneurons.latent import measure
-from langneurons.latent_prompts import build_items
-from langneurons.model_handle import ModelHandle, load_model, resolve_model
-from langneurons.statistics import collect
-from langneurons.windows import Window, batches, windows
+from langneurons.models.handle import ModelHandle, load_model, resolve_model
+from langneurons.models.interventions import ablate
+from langneurons.neurons.statistics import collect
+from langneurons.tasks.answer_tokens import AnswerTokens
+from langneurons.tasks.latent_prompts import build_items
+from langneurons.tasks.latent_readout import measure
+from langneurons.text.concepts import load_concepts
+from langneurons.text.corpus import CorpusSpec, paragraphs
+from langneurons.text.windows import Window, batches, windows
 
 
 def best_rates(

@@ -10,9 +10,9 @@ import json
 import math
 from pathlib import Path
 
-from langneurons import results
-from langneurons.task_kind import Cell, CellResult, task_kind
-from langneurons.task_spec import load_task
+from langneurons.report import results
+from langneurons.tasks.protocol import Cell, CellResult, task_kind
+from langneurons.tasks.spec import load_task
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = ROOT / "tasks"

@@ -144,7 +144,7 @@ def tiny_neuron_set(folder: Path, model_folder: Path, languages=("en", "de", "fr
 
 def synthetic_stats(over_zero: torch.Tensor, tokens: list[int], languages: list[str]):
     """ActivationStats from counts [K, layers, neurons]."""
-    from langneurons.statistics import ActivationStats
+    from langneurons.neurons.statistics import ActivationStats
 
     k, layers, width = over_zero.shape
     return ActivationStats(

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from langneurons import leaderboard
-from langneurons.submission import submit
+from langneurons.report import leaderboard
+from langneurons.report.submission import submit
 from tests.leaderboard_files import ROOT, TASKS, results_file
 
 ARTIFACTS = ROOT / "test-artifacts"

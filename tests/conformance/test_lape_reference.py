@@ -15,9 +15,9 @@ an off-by-one in either changes them.
 import hashlib
 import json
 
-from langneurons.method import identify
-from langneurons.reference import MGSM_LANGUAGES as LANGS
-from langneurons.reference import mgsm_statistics
+from langneurons.neurons.identification import identify
+from langneurons.neurons.importers import MGSM_LANGUAGES as LANGS
+from langneurons.neurons.importers import mgsm_statistics
 
 EXPECTED_COUNTS = [37, 571, 520, 737, 946, 382, 615, 1054, 576, 1057]
 EXPECTED_SHA256 = "b3fe588271296cacb5c678887781412ca36febc5ea0d43f82a3a0f4ecfd49196"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from langneurons import neuron_set
-from langneurons.cli import main
+from langneurons.neurons import neuron_set
+from langneurons.run.cli import main
 
 SHAPES = {
     "LLaMA-2-7B": (32, 11008),

@@ -8,12 +8,12 @@ their binary search found, 0.109375.
 
 import pytest
 
-from langneurons.comparison import layer_totals
-from langneurons.method import categories, identify
-from langneurons.phases import PHASES, locate
-from langneurons.reference import MGSM_LANGUAGES as LANGS
-from langneurons.reference import MGSM_TAG as TAG
-from langneurons.reference import mgsm_mask, mgsm_statistics
+from langneurons.neurons.comparison import layer_totals
+from langneurons.neurons.identification import categories, identify
+from langneurons.neurons.importers import MGSM_LANGUAGES as LANGS
+from langneurons.neurons.importers import MGSM_TAG as TAG
+from langneurons.neurons.importers import mgsm_mask, mgsm_statistics
+from langneurons.neurons.phases import PHASES, locate
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def test_command_line_import_stats_then_identify_gives_the_published_mask(
 ):
     import json
 
-    from langneurons.cli import main
+    from langneurons.run.cli import main
 
     folder = reference / "lna-2025-mistral-7b-mgsm" / "activations"
     stats_file = tmp_path / "mgsm.safetensors"

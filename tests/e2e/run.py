@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from langneurons.session import BenchmarkSession, RunOptions
-from langneurons.task_kind import task_kind
+from langneurons.run.session import BenchmarkSession, RunOptions
+from langneurons.tasks.protocol import task_kind
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ random set of the same per-layer sizes.
 
 import pytest
 
-from langneurons.task_kind import task_kind
+from langneurons.tasks.protocol import task_kind
 from tests.e2e.run import lape_run
 
 pytestmark = pytest.mark.slow

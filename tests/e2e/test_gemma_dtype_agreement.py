@@ -8,7 +8,7 @@ the ablation cells agree within 5 %.
 
 import pytest
 
-from langneurons.task_kind import task_kind
+from langneurons.tasks.protocol import task_kind
 from tests.e2e.run import lape_run
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ language, and none must be with no intervention or with the random control.
 
 import pytest
 
-from langneurons.task_kind import task_kind
+from langneurons.tasks.protocol import task_kind
 from tests.e2e.run import lape_run
 
 pytestmark = pytest.mark.slow

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from langneurons.architecture import ARCHITECTURES, architecture_for, neuron_sites
 from langneurons.errors import ConfigError, UnsupportedModelError
-from langneurons.interventions import ablate
+from langneurons.models.architecture import ARCHITECTURES, architecture_for, neuron_sites
+from langneurons.models.interventions import ablate
 from tests.synthetic import FAMILIES, tiny_model
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3]])
@@ -22,7 +22,7 @@ def logits(model):
 
 
 def test_every_issue_family_has_an_adapter():
-    import langneurons.architectures  # noqa: F401
+    import langneurons.models.adapters  # noqa: F401
 
     families = {ARCHITECTURES.get(name).family for name in ARCHITECTURES.names()}
     assert families == set(FAMILIES)

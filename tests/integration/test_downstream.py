@@ -3,12 +3,12 @@
 import pytest
 import torch
 
-from langneurons.context import RunContext, Timings
-from langneurons.methods.random import matched_random
-from langneurons.model_handle import load_model, resolve_model
-from langneurons.neuron_set import load
-from langneurons.task_kind import KINDS
-from langneurons.task_spec import load_task
+from langneurons.models.handle import load_model, resolve_model
+from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.neuron_set import load
+from langneurons.tasks.context import RunContext, Timings
+from langneurons.tasks.protocol import KINDS
+from langneurons.tasks.spec import load_task
 from tests.synthetic import tiny_neuron_set
 
 pytest.importorskip("lm_eval")

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from langneurons.architecture import architecture_for
-from langneurons.lens import decode, last_position_states
+from langneurons.models.architecture import architecture_for
+from langneurons.models.logit_lens import decode, last_position_states
 from tests.synthetic import FAMILIES, tiny_model
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3], [1, 9, 8, 7, 6, 5, 4, 2]])

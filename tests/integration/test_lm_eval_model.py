@@ -6,16 +6,16 @@ import json
 import pytest
 import torch
 
-from langneurons.choice_task import items, write_tasks
 from langneurons.errors import ConfigError, FormatError
-from langneurons.interventions import steer
-from langneurons.statistics import save
+from langneurons.models.interventions import steer
+from langneurons.neurons.statistics import save
+from langneurons.tasks.lm_eval_tasks import items, write_tasks
 
 lm_eval = pytest.importorskip("lm_eval")
 from lm_eval.models.huggingface import HFLM  # noqa: E402
 from lm_eval.tasks import TaskManager  # noqa: E402
 
-from langneurons.lm_eval_model import InterventionLM  # noqa: E402
+from langneurons.tasks.lm_eval_model import InterventionLM  # noqa: E402
 from tests.synthetic import synthetic_stats, tiny_neuron_set  # noqa: E402
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3]])

@@ -2,10 +2,10 @@
 
 import torch
 
-from langneurons import cache
-from langneurons.model_handle import load_model, resolve_model
-from langneurons.statistics import collect, load, save
-from langneurons.windows import windows
+from langneurons.models.handle import load_model, resolve_model
+from langneurons.neurons import stats_cache as cache
+from langneurons.neurons.statistics import collect, load, save
+from langneurons.text.windows import windows
 from tests.synthetic import SAMPLE_TEXT
 
 

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from langneurons.architecture import architecture_for, neuron_sites
 from langneurons.errors import ConfigError
-from langneurons.hooks import attached
-from langneurons.interventions import _first_position, steer
+from langneurons.models.architecture import architecture_for, neuron_sites
+from langneurons.models.hooks import attached
+from langneurons.models.interventions import _first_position, steer
 from tests.synthetic import FAMILIES, tiny_model
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3], [1, 9, 8, 7, 6, 5, 4, 2]])

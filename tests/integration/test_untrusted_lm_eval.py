@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from langneurons.cli import main
 from langneurons.errors import ConfigError
-from langneurons.kinds.downstream import check_task_code
-from langneurons.task_kind import KINDS
-from langneurons.task_spec import load_task
+from langneurons.run.cli import main
+from langneurons.tasks.kinds.downstream import check_task_code
+from langneurons.tasks.protocol import KINDS
+from langneurons.tasks.spec import load_task
 
 PAYLOAD = (
     "from pathlib import Path\nPath({marker!r}).write_text('ran')\n\ndef docs(d):\n    return d\n"

@@ -21,7 +21,7 @@ def project(tiny_model_folder, pytester, tmp_path_factory):
     model = tiny_model_folder
     corpus = write_text_corpus(base / "text")
     neurons = tiny_neuron_set(base, model)
-    pytester.makeconftest('pytest_plugins = ["langneurons.pytest_plugin"]')
+    pytester.makeconftest('pytest_plugins = ["langneurons.run.pytest_plugin"]')
     pytester.makeini("[pytest]\n")
     (pytester.path / "benchmark").mkdir()
     shutil.copy(ROOT / "benchmark" / "test_ablation.py", pytester.path / "benchmark")

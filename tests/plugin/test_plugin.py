@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from langneurons import results as results_format
+from langneurons.report import results as results_format
 from tests.plugin.conftest import args
 
 pytest_plugins = ["pytester"]

@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from langneurons import results as results_format
-from langneurons.task_kind import CellResult, fail_non_finite
+from langneurons.report import results as results_format
+from langneurons.tasks.protocol import CellResult, fail_non_finite
 from tests.plugin.conftest import args
 
 pytest_plugins = ["pytester"]
@@ -77,7 +77,7 @@ def test_a_passed_cell_with_a_null_metric_or_a_nan_literal_is_not_a_results_file
 
 
 INTERRUPT_AFTER_3 = """
-pytest_plugins = ["langneurons.pytest_plugin"]
+pytest_plugins = ["langneurons.run.pytest_plugin"]
 ran = []
 
 
@@ -101,7 +101,7 @@ def test_an_interrupted_run_keeps_its_finished_cells_and_says_it_is_incomplete(p
 CRASH_WORKER = """
 import os
 
-pytest_plugins = ["langneurons.pytest_plugin"]
+pytest_plugins = ["langneurons.run.pytest_plugin"]
 ran = []
 
 

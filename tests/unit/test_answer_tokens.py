@@ -5,7 +5,7 @@ from tokenizers import Tokenizer, decoders
 from tokenizers.models import WordLevel
 from transformers import PreTrainedTokenizerFast
 
-from langneurons.answer_tokens import AnswerTokens, is_byte_level, piece_bytes
+from langneurons.tasks.answer_tokens import AnswerTokens, is_byte_level, piece_bytes
 
 
 def wrap(vocab, decoder):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from langneurons.errors import ConfigError, FormatError
-from langneurons.method import identify
+from langneurons.neurons.identification import identify
 from tests.unit.test_lape import LANGS, planted
 
 
@@ -57,7 +57,7 @@ def test_random_cannot_be_matched_to_itself():
 
 
 def test_a_random_set_and_its_control_are_different_draws():
-    from langneurons.methods.random import matched_random
+    from langneurons.neurons.methods.random_set import matched_random
 
     found = identify("random", planted(), {"seed": 0})
     control = matched_random(found, seed=0)

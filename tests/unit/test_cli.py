@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from langneurons import results as results_format
-from langneurons.cli import main
-from langneurons.statistics import load
+from langneurons.neurons.statistics import load
+from langneurons.report import results as results_format
+from langneurons.run.cli import main
 from tests.synthetic import write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,10 +5,10 @@ import json
 
 import pytest
 
-from langneurons import neuron_set
-from langneurons.cli import main
-from langneurons.comparison import compare, render
 from langneurons.errors import ShapeMismatchError
+from langneurons.neurons import neuron_set
+from langneurons.neurons.comparison import compare, render
+from langneurons.run.cli import main
 from tests.unit.test_neuron_set import GOOD
 
 

@@ -2,9 +2,9 @@
 
 import pytest
 
-from langneurons.concepts import BLANK, load_concepts
-from langneurons.corpus import CorpusSpec, paragraphs
 from langneurons.errors import ConfigError, MissingResourceError
+from langneurons.text.concepts import BLANK, load_concepts
+from langneurons.text.corpus import CorpusSpec, paragraphs
 
 DEFAULT = ["en", "zh", "ja", "ru", "de", "fr", "es", "vi", "id"]
 

@@ -6,10 +6,10 @@ import tarfile
 
 import pytest
 
-from langneurons.corpora import udhr
-from langneurons.corpus import CorpusSpec, paragraphs
 from langneurons.errors import FormatError, MissingResourceError
-from langneurons.languages import LANGUAGES
+from langneurons.text.corpus import CorpusSpec, paragraphs
+from langneurons.text.languages import LANGUAGES
+from langneurons.text.sources import udhr
 
 DECLARATION = """<!doctype html><html lang="de"><body>
 <h1>Allgemeine Erklärung</h1>

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from langneurons.errors import ConfigError
-from langneurons.model_handle import resolve_dtype
+from langneurons.models.handle import resolve_dtype
 
 
 @pytest.mark.parametrize(

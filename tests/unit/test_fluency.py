@@ -1,7 +1,7 @@
 """The fluency guard tells prose from whitespace runs, broken bytes and loops, in any script."""
 
-from langneurons.fluency import measure
-from langneurons.kinds.steering import GuardSpec
+from langneurons.tasks.fluency import measure
+from langneurons.tasks.kinds.steering import GuardSpec
 
 GUARD = GuardSpec()
 

@@ -3,7 +3,7 @@
 import pytest
 
 from langneurons.errors import ConfigError
-from langneurons.judges import judge
+from langneurons.tasks.judges import judge
 
 LABELLED = {
     "en": [

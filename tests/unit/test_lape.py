@@ -2,7 +2,7 @@
 
 import torch
 
-from langneurons.method import identify
+from langneurons.neurons.identification import identify
 from tests.synthetic import synthetic_stats
 
 LANGS = ["en", "de", "zh"]

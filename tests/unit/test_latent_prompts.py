@@ -1,8 +1,8 @@
 """Prompts and item rules of the latent-language task (Wendler et al. 2024)."""
 
-from langneurons.concepts import Concept, Concepts
-from langneurons.latent import overtake, peak
-from langneurons.latent_prompts import build_items
+from langneurons.tasks.latent_prompts import build_items
+from langneurons.tasks.latent_readout import overtake, peak
+from langneurons.text.concepts import Concept, Concepts
 
 NAMES = {"en": "English", "fr": "Français", "zh": "中文"}
 ANSWERS = {"en": "Answer:", "fr": "Réponse :", "zh": "答案："}

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from langneurons import leaderboard, results
-from langneurons.submission import SubmissionError, check_filed, submit
+from langneurons.report import leaderboard, results
+from langneurons.report.submission import SubmissionError, check_filed, submit
 from tests.leaderboard_files import ROOT, TASKS, edit, results_file
 
 
@@ -29,7 +29,10 @@ def test_an_accepted_file_is_filed_byte_for_byte(tmp_path, board):
     ("change", "reason"),
     [
         (lambda d: d["tasks"][0]["cells"][0]["metrics"].update(ratio=9.0), "edited after the run"),
-        (lambda d: d.update(format="langneurons.results/2"), "has format 'langneurons.results/2'"),
+        (
+            lambda d: d.update(format="langneurons.results/2"),
+            "has format 'langneurons.results/2'",
+        ),
         (lambda d: d.pop("sha256"), "no sha256"),
     ],
     ids=["tampered", "wrong-version", "no-hash"],
@@ -121,7 +124,7 @@ def test_the_repository_leaderboard_validates_and_its_pages_are_current():
 
 
 def test_the_command_line_files_rebuilds_and_rejects_with_exit_code_2(tmp_path, board, capsys):
-    from langneurons.cli import main
+    from langneurons.run.cli import main
 
     source = results_file(tmp_path)
     args = ["--leaderboard", str(board), "--tasks", str(TASKS)]

@@ -2,7 +2,7 @@
 
 import torch
 
-from langneurons.linear_probe import held_out, probe_accuracy
+from langneurons.tasks.linear_probe import held_out, probe_accuracy
 
 
 def clusters(seed=0, n=600, width=64, classes=5):

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from langneurons.errors import ConfigError, MissingResourceError
-from langneurons.model_handle import model_shape, resolve_model
+from langneurons.models.handle import model_shape, resolve_model
 
 
 def test_unknown_alias_suggests_a_close_one():

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
-from langneurons import neuron_set
 from langneurons.errors import ConfigError, FormatError, ShapeMismatchError
-from langneurons.model_handle import ModelShape
+from langneurons.models.handle import ModelShape
+from langneurons.neurons import neuron_set
 
 GOOD = {
     "format": "langneurons.neuron_set/1",

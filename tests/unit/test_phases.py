@@ -2,7 +2,7 @@
 
 import pytest
 
-from langneurons.phases import PHASES, locate
+from langneurons.neurons.phases import PHASES, locate
 
 
 def test_a_clean_high_low_high_falling_curve_gives_its_four_phases():

@@ -1,7 +1,7 @@
 import pytest
 
 from langneurons.errors import ConfigError
-from langneurons.method import method
+from langneurons.neurons.identification import method
 from langneurons.registry import Registry
 
 
@@ -21,7 +21,7 @@ def test_unknown_name_suggests_and_lists():
 
 
 def test_unknown_method_parameter_is_named():
-    from langneurons.method import identify
+    from langneurons.neurons.identification import identify
     from tests.unit.test_lape import planted
 
     with pytest.raises(ConfigError, match="method 'lape' has no parameter 'top_rat'"):

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from langneurons import results
 from langneurons.errors import FormatError
+from langneurons.report import results
 
 MINIMAL = {
     "format": "langneurons.results/1",

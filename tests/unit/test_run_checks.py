@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from langneurons import session as session_module
-from langneurons.cli import main
 from langneurons.errors import LangneuronsError
-from langneurons.session import (
+from langneurons.run import session as session_module
+from langneurons.run.cli import main
+from langneurons.run.session import (
     BenchmarkSession,
     RunOptions,
     check_output_file,

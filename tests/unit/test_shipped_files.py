@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from langneurons import neuron_set
-from langneurons.model_handle import aliases
+from langneurons.models.handle import aliases
+from langneurons.neurons import neuron_set
 
 ROOT = Path(__file__).resolve().parents[2]
 SETS = sorted((ROOT / "neuron_sets").glob("*/*.json"))

@@ -6,12 +6,12 @@ import pytest
 import torch
 import yaml
 
-from langneurons.corpus import CorpusSpec, paragraphs
 from langneurons.errors import ConfigError, FormatError, MissingResourceError
-from langneurons.statistics import HISTOGRAM_BINS, HISTOGRAM_EDGES
-from langneurons.steering import SteeringValue, steering_values
-from langneurons.task_kind import task_kind
-from langneurons.task_spec import load_task
+from langneurons.neurons.statistics import HISTOGRAM_BINS, HISTOGRAM_EDGES
+from langneurons.tasks.protocol import task_kind
+from langneurons.tasks.spec import load_task
+from langneurons.tasks.steering_values import SteeringValue, steering_values
+from langneurons.text.corpus import CorpusSpec, paragraphs
 from tests.synthetic import synthetic_stats
 
 ROOT = Path(__file__).resolve().parents[2]

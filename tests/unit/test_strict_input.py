@@ -16,15 +16,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from langneurons import neuron_set, results, statistics
-from langneurons.cli import main
-from langneurons.comparison import labels
-from langneurons.corpus import CorpusSpec, check_source, paragraphs
 from langneurons.errors import ConfigError, FormatError
 from langneurons.input_files import load_json, parse_json, parse_yaml, read_text
-from langneurons.model_handle import resolve_model
-from langneurons.task_spec import load_task
-from langneurons.windows import check_budget, windows
+from langneurons.models.handle import resolve_model
+from langneurons.neurons import neuron_set, statistics
+from langneurons.neurons.comparison import labels
+from langneurons.report import results
+from langneurons.run.cli import main
+from langneurons.tasks.spec import load_task
+from langneurons.text.corpus import CorpusSpec, check_source, paragraphs
+from langneurons.text.windows import check_budget, windows
 from tests.synthetic import synthetic_stats, tiny_tokenizer
 from tests.unit.test_neuron_set import GOOD as GOOD_SET
 from tests.unit.test_results import MINIMAL as MINIMAL_RESULTS
@@ -104,7 +105,7 @@ def test_results_file_with_a_duplicate_key_or_nan_is_rejected(tmp_path):
 
 
 def test_submission_with_a_duplicate_key_is_rejected(tmp_path):
-    from langneurons.submission import SubmissionError, submit
+    from langneurons.report.submission import SubmissionError, submit
     from tests.leaderboard_files import TASKS, results_file
 
     path = results_file(tmp_path)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from langneurons.errors import ConfigError
-from langneurons.task_spec import load_task
+from langneurons.tasks.spec import load_task
 
 TASKS = sorted(Path(__file__).resolve().parents[2].joinpath("tasks").glob("*.yaml"))
 GOOD = Path(__file__).resolve().parents[2] / "tasks" / "ablation_perplexity.yaml"
@@ -109,7 +109,7 @@ def test_latent_cells_are_checked(tmp_path, old, new, message):
 
 
 def test_latent_cells_follow_the_langs_filter():
-    from langneurons.task_kind import task_kind
+    from langneurons.tasks.protocol import task_kind
 
     task = load_task(LATENT).with_languages(["en", "fr", "zh"])
     assert [c.id for c in task_kind("latent").cells(task)] == [

@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from langneurons import leaderboard, results
-from langneurons.submission import NAME_LIMIT, SubmissionError, check_filed, submit
+from langneurons.report import leaderboard, results
+from langneurons.report.submission import NAME_LIMIT, SubmissionError, check_filed, submit
 from tests.leaderboard_files import ROOT, TASKS
 
 FILED = sorted((ROOT / "leaderboard" / "submissions").glob("*/*.json"))
@@ -133,7 +133,7 @@ def test_hostile_strings_stay_inside_the_pages_json(tmp_path):
     board = tmp_path / "board"
     submit(entry(tmp_path / "in", hostile), board, TASKS)
     page = leaderboard.pages(board)["index.html"]
-    template = (ROOT / "langneurons" / "data" / "leaderboard.html").read_text()
+    template = (ROOT / "langneurons" / "report" / "leaderboard.html").read_text()
     assert page.count("<script") == template.count("<script")
     assert page.count("</script>") == template.count("</script>")
     payload = page.split('id="data">')[1].split("</script>")[0]
@@ -149,7 +149,7 @@ def test_hostile_strings_stay_inside_the_pages_json(tmp_path):
 
 
 def test_the_page_draws_text_with_text_content_only():
-    template = (ROOT / "langneurons" / "data" / "leaderboard.html").read_text()
+    template = (ROOT / "langneurons" / "report" / "leaderboard.html").read_text()
     assert "innerHTML" not in template and "outerHTML" not in template
     assert "insertAdjacentHTML" not in template and "document.write" not in template
 

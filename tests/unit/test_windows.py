@@ -1,4 +1,4 @@
-from langneurons.windows import batches, windows
+from langneurons.text.windows import batches, windows
 from tests.synthetic import tiny_tokenizer
 
 

@@ -1,5 +1,0 @@
-"""Task kinds; importing this package registers them."""
-
-from langneurons.kinds import ablation, downstream, latent, steering
-
-__all__ = ["ablation", "downstream", "latent", "steering"]

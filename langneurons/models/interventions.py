@@ -1,0 +1,209 @@
+"""Interventions on neuron sites, as context managers that own their hooks.
+
+Hooks are global state on the model. Each context manager resolves every site and
+builds every index tensor *before* it registers anything, so bad input fails
+with no hook attached; it registers inside ``try`` and removes exactly the hooks
+it added in ``finally``, so exceptions inside the block leave the model clean and
+nested interventions compose. A hook never changes the shape, dtype or device of
+the activation it rewrites; index tensors are moved to the activation's device
+once, on first use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from langneurons.errors import ConfigError
+from langneurons.models.architecture import Architecture, architecture_for, neuron_sites
+from langneurons.models.hooks import attached
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+
+@contextlib.contextmanager
+def ablate(
+    model: nn.Module,
+    neurons: Mapping[int, Sequence[int]],
+    architecture: Architecture | None = None,
+    start: int = 0,
+) -> Iterator[None]:
+    """Zero the given neurons at the activation site while the block runs.
+
+    Zeroing the activation output equals zeroing the down-projection input for
+    those channels (also in gated MLPs, where the product with ``up_proj`` keeps
+    the zero), which is what the LAPE reference ``ppl.py`` does with
+    ``index_fill_(2, mask, 0)``.
+
+    Args:
+        model: a ``*ForCausalLM`` model with a registered architecture.
+        neurons: layer -> neuron indices; layers not listed are untouched.
+        architecture: the model's adapter (looked up when None).
+        start: first sequence position to ablate; earlier positions (a BOS
+            token, say) keep their activations.
+
+    Raises:
+        ConfigError: a layer or neuron index is out of range.
+    """
+    with steer(model, {}, {}, neurons, architecture, start):
+        yield
+
+
+@contextlib.contextmanager
+def steer(
+    model: nn.Module,
+    activate: Mapping[int, Sequence[int]],
+    values: Mapping[int, Sequence[float]],
+    deactivate: Mapping[int, Sequence[int]] | None = None,
+    architecture: Architecture | None = None,
+    start: int = 0,
+) -> Iterator[None]:
+    """Set some neurons to fixed values and zero others while the block runs.
+
+    Tang et al. 2024 (section 5) steer the output language by activating the
+    target language's neurons and deactivating the source language's. A neuron in
+    both maps takes its value: activation is applied after zeroing.
+
+    Args:
+        model: a ``*ForCausalLM`` model with a registered architecture.
+        activate: layer -> neuron indices to set.
+        values: layer -> one value per index in ``activate[layer]``, in that order
+            (see :func:`langneurons.tasks.steering_values.steering_values`).
+        deactivate: layer -> neuron indices to zero.
+        architecture: the model's adapter (looked up when None).
+        start: first absolute sequence position to change. With a key-value cache
+            positions count from the start of the cached sequence, so passing the
+            prompt length changes generated positions only.
+
+    Raises:
+        ConfigError: an index is out of range, or values do not match the indices.
+    """
+    import torch
+
+    architecture = architecture or architecture_for(model)
+    sites = neuron_sites(model, architecture)
+    width = architecture.width(model.config)
+    if start < 0:
+        raise ConfigError(f"start must be a position >= 0, got {start}")
+    zeroed = {layer: idx for layer, idx in (deactivate or {}).items() if idx}
+    setting = {layer: idx for layer, idx in activate.items() if idx}
+    positions = _Positions()
+    plan = []
+    for layer in sorted(set(zeroed) | set(setting)):
+        _check_indices(layer, [*zeroed.get(layer, ()), *setting.get(layer, ())], len(sites), width)
+        zero = torch.tensor(sorted(zeroed.get(layer, ())), dtype=torch.long)
+        chosen = list(setting.get(layer, ()))
+        given = list(values.get(layer, ())) if chosen else []
+        if len(given) != len(chosen):
+            raise ConfigError(
+                f"layer {layer}: {len(chosen)} neurons to activate but {len(given)} values"
+            )
+        put = (torch.tensor(chosen, dtype=torch.long), torch.tensor(given, dtype=torch.float32))
+        plan.append((sites[layer], _Rewrite(zero, put, start, positions)))
+    with attached(plan, [(model, positions.record)] if start else []):
+        yield
+
+
+class _Positions:
+    """Pre-hook on the model: the input length and the absolute position it starts at.
+
+    Sites may flatten batch and positions, so the hooks need the length. The first
+    position comes from what transformers passes to every forward, not from cache
+    internals (whose names change between releases: 5.24 renamed the cache
+    argument): ``cache_position`` where a version still passes it; else the 2-D
+    attention mask, which ``generate`` grows to span the cached positions too; else
+    ``position_ids``, which count each row from its first real token, so in a
+    left-padded batch (which has a row without padding) the largest position of
+    the last column is that column's absolute position. Only a call with none of
+    these falls back to the length of the cache.
+    """
+
+    def __init__(self) -> None:
+        self.length = 0
+        self.offset = 0
+
+    def record(self, module: nn.Module, args: Any, kwargs: dict[str, Any]) -> None:
+        import torch
+
+        ids = kwargs.get("input_ids", args[0] if args else None)
+        if not isinstance(ids, torch.Tensor):
+            raise ConfigError("an intervention from a start position needs input_ids")
+        self.length = int(ids.shape[-1])
+        self.offset = _first_position(kwargs, self.length)
+
+
+def _first_position(kwargs: dict[str, Any], length: int) -> int:
+    """Absolute position of the first input token of a forward call (see :class:`_Positions`)."""
+    import torch
+
+    cache_position = kwargs.get("cache_position")
+    if isinstance(cache_position, torch.Tensor) and cache_position.numel():
+        return int(cache_position.reshape(-1)[0])
+    mask = kwargs.get("attention_mask")
+    if isinstance(mask, torch.Tensor) and mask.ndim == 2:
+        return int(mask.shape[-1]) - length
+    position_ids = kwargs.get("position_ids")
+    if isinstance(position_ids, torch.Tensor) and position_ids.numel():
+        return int(position_ids[..., -1].max()) - (length - 1)
+    cache = kwargs.get("past_key_values", kwargs.get("cache"))
+    return int(cache.get_seq_length()) if cache is not None else 0
+
+
+class _Rewrite:
+    """Forward hook on one site: zero some channels, then set others, from ``start`` on."""
+
+    def __init__(
+        self,
+        zero: torch.Tensor,
+        put: tuple[torch.Tensor, torch.Tensor],
+        start: int,
+        positions: _Positions,
+    ) -> None:
+        self.zero, (self.index, self.values) = zero, put
+        self.start, self.positions = start, positions
+        self.on_device: dict[Any, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
+
+    def __call__(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
+        import torch
+
+        moved = self.on_device.get((output.device, output.dtype))
+        if moved is None:
+            moved = (
+                self.zero.to(output.device),
+                self.index.to(output.device),
+                self.values.to(output.device, output.dtype),
+            )
+            self.on_device[(output.device, output.dtype)] = moved
+        zero, index, values = moved
+        first = max(0, self.start - self.positions.offset)
+        if first == 0:
+            return self._rewrite(output, zero, index, values)
+        # [batch, positions, neurons]; some families flatten the first two axes
+        shaped = output.reshape(-1, self.positions.length, output.shape[-1])
+        if first >= shaped.shape[1]:
+            return output
+        changed = self._rewrite(shaped[:, first:], zero, index, values)
+        return torch.cat([shaped[:, :first], changed], dim=1).reshape(output.shape)
+
+    @staticmethod
+    def _rewrite(
+        act: torch.Tensor, zero: torch.Tensor, index: torch.Tensor, values: torch.Tensor
+    ) -> torch.Tensor:
+        if len(zero):
+            act = act.index_fill(-1, zero, 0)
+        if len(index):
+            act = act.index_copy(-1, index, values.expand(*act.shape[:-1], len(values)))
+        return act
+
+
+def _check_indices(layer: int, indices: Sequence[int], layers: int, width: int) -> None:
+    if not 0 <= layer < layers:
+        raise ConfigError(f"layer {layer} is out of range: the model has layers 0..{layers - 1}")
+    bad = [n for n in indices if not 0 <= n < width]
+    if bad:
+        raise ConfigError(
+            f"neuron {bad[0]} in layer {layer} is out of range: layers have {width} neurons"
+        )

@@ -1,0 +1,34 @@
+"""Mean activation difference: neurons whose mean activation in a language most exceeds the others'.
+
+A baseline on activation magnitude instead of frequency: per language k, the
+margin ``mean_k - max_{j != k} mean_j`` of the mean activation at the site; the
+``round(top_rate * neurons / K)`` neurons with the largest positive margin are
+k's. Needs activation sums, so it runs on statistics langneurons collected (not
+on imported counts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from langneurons.neurons.identification import METHODS, Identified, Method
+from langneurons.neurons.methods.frequency import top_margins
+
+if TYPE_CHECKING:
+    from langneurons.neurons.statistics import ActivationStats
+
+
+def select(stats: ActivationStats, top_rate: float = 0.01) -> Identified:
+    """Per language, the neurons whose mean activation most exceeds every other language's."""
+    return top_margins(stats, stats.mean(), top_rate), {}
+
+
+METHODS.add(
+    "meandiff",
+    Method(
+        name="meandiff",
+        select=select,
+        defaults={"top_rate": 0.01},
+        reference="baseline: mean-activation margin over the other languages",
+    ),
+)

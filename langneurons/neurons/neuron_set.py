@@ -1,0 +1,325 @@
+"""Neuron sets: which MLP neurons belong to which language, in format ``langneurons.neuron_set/1``.
+
+A neuron set names the model it was made for (its shape included), the method and
+the statistics that produced it, and per language a mapping layer -> sorted neuron
+indices at the activation site. The reader validates everything it can without a
+model (format, language codes, sorted unique non-negative indices, layers within
+the recorded shape); :func:`check_compatible` then compares the recorded shape
+with a model's before it loads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from langneurons.atomic_write import atomic_write_text
+from langneurons.errors import FormatError, ShapeMismatchError
+from langneurons.input_files import load_json
+from langneurons.models.handle import ModelShape
+from langneurons.text.languages import check_languages
+
+FORMAT = "langneurons.neuron_set/1"
+
+Layers = Mapping[int, tuple[int, ...]]
+Languages = Mapping[str, Layers]
+
+
+class _ModelRecord(BaseModel):
+    """The ``model`` object; strict, so ``true`` or ``2.0`` is not taken for a layer count."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(description="the model's name (alias, hub id or folder name)")
+    source: str | None = Field(default=None, description="hub id, package or folder")
+    revision: str | None = Field(default=None, description="resolved revision")
+    architecture: str | None = Field(default=None, description="HF architectures[0]")
+    num_layers: int = Field(gt=0, description="layers of the model")
+    neurons_per_layer: int = Field(gt=0, description="neurons at the site per layer")
+
+
+class _MethodRecord(BaseModel):
+    """The ``method`` object: results and the leaderboard read its ``name`` and ``params``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: str = Field(description="registered method, or 'imported'")
+    params: dict[str, Any] = Field(default_factory=dict, description="its parameters")
+
+
+@dataclass(frozen=True)
+class NeuronSet:
+    """Language -> layer -> neuron indices, with provenance.
+
+    Attributes:
+        model: name, source, revision, architecture, num_layers, neurons_per_layer.
+        site: the activation site, e.g. ``model.layers.{i}.mlp.act_fn``.
+        method: ``{"name": ..., "params": {...}}``.
+        statistics: description of the statistics it came from, or None.
+        languages: per language, layer -> sorted unique neuron indices; layers
+            without neurons are omitted.
+        categories: optional per-category sets in the same layout (e.g.
+            "specific", "related"), or empty.
+    """
+
+    model: dict[str, Any]
+    site: str
+    method: dict[str, Any]
+    statistics: dict[str, Any] | None
+    languages: Languages
+    categories: Mapping[str, Languages] = field(default_factory=dict)
+
+    @property
+    def num_layers(self) -> int:
+        """Layer count of the model the set was made for."""
+        return int(self.model["num_layers"])
+
+    @property
+    def neurons_per_layer(self) -> int:
+        """Neurons per layer of the model the set was made for."""
+        return int(self.model["neurons_per_layer"])
+
+    def count(self, language: str) -> int:
+        """Return the number of neurons of ``language``."""
+        return sum(len(v) for v in self.languages[language].values())
+
+    def counts_per_layer(self, language: str) -> list[int]:
+        """Return the number of neurons of ``language`` in each layer."""
+        layers = self.languages[language]
+        return [len(layers.get(i, ())) for i in range(self.num_layers)]
+
+    def sha256(self) -> str:
+        """Return the sha256 of the set's canonical JSON."""
+        return hashlib.sha256(_canonical(to_dict(self)).encode()).hexdigest()
+
+
+def to_dict(neuron_set: NeuronSet) -> dict[str, Any]:
+    """Return the JSON form of ``neuron_set``."""
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "model": neuron_set.model,
+        "site": neuron_set.site,
+        "method": neuron_set.method,
+        "statistics": neuron_set.statistics,
+        "languages": {lang: _layers_out(layers) for lang, layers in neuron_set.languages.items()},
+    }
+    if neuron_set.categories:
+        data["categories"] = {
+            name: {lang: _layers_out(layers) for lang, layers in langs.items()}
+            for name, langs in neuron_set.categories.items()
+        }
+    return data
+
+
+def from_dict(data: Any, where: str = "neuron set") -> NeuronSet:
+    """Validate and parse the JSON form.
+
+    Raises:
+        FormatError: wrong format version, missing keys, or bad indices.
+    """
+    if not isinstance(data, dict):
+        raise FormatError(f"{where}: expected a JSON object")
+    if data.get("format") != FORMAT:
+        raise FormatError(f"{where} has format {data.get('format')!r}; this version reads {FORMAT}")
+    allowed = {"format", "model", "site", "method", "statistics", "languages", "categories"}
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise FormatError(
+            f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})"
+        )
+    for key in ("model", "site", "method", "languages"):
+        if key not in data:
+            raise FormatError(f"{where}: missing key '{key}'")
+    model = data["model"]
+    _check_record(_ModelRecord, model, f"{where}: model")
+    _check_record(_MethodRecord, data["method"], f"{where}: method")
+    if not isinstance(data["site"], str):
+        raise FormatError(f"{where}: site must be a string such as 'model.layers.{{i}}.mlp.act_fn'")
+    if not isinstance(data.get("statistics"), dict | None):
+        raise FormatError(f"{where}: statistics must be an object or null")
+    for key in ("languages", "categories"):
+        if not isinstance(data.get(key, {}), dict):
+            raise FormatError(f"{where}: {key} must be an object")
+    for name, langs in data.get("categories", {}).items():
+        if not isinstance(langs, dict):
+            raise FormatError(f"{where}: categories.{name} must be an object language -> layers")
+    shape = (model["num_layers"], model["neurons_per_layer"])
+    check_languages(list(data["languages"]), where)
+    languages = {
+        lang: _layers_in(layers, shape, f"{where}: languages.{lang}")
+        for lang, layers in data["languages"].items()
+    }
+    categories = {
+        name: {
+            lang: _layers_in(layers, shape, f"{where}: categories.{name}.{lang}")
+            for lang, layers in langs.items()
+        }
+        for name, langs in data.get("categories", {}).items()
+    }
+    return NeuronSet(
+        model, data["site"], data["method"], data.get("statistics"), languages, categories
+    )
+
+
+def load(path: Path) -> NeuronSet:
+    """Read a neuron set file.
+
+    Raises:
+        FormatError: the file is missing, not UTF-8, not valid JSON (a key given
+            twice, NaN included) or not a valid neuron set.
+    """
+    return from_dict(load_json(path, "neuron set"), str(path))
+
+
+def dump(neuron_set: NeuronSet, path: Path) -> None:
+    """Write ``neuron_set`` to ``path`` atomically."""
+    atomic_write_text(Path(path), json.dumps(to_dict(neuron_set), indent=1) + "\n")
+
+
+def check_compatible(neuron_set: NeuronSet, shape: ModelShape, where: str, model: str) -> None:
+    """Raise unless the set was made for a model of ``shape``.
+
+    Raises:
+        ShapeMismatchError: layer count or width differ; both shapes are named.
+    """
+    ours = (neuron_set.num_layers, neuron_set.neurons_per_layer)
+    theirs = (shape.num_layers, shape.neurons_per_layer)
+    if ours != theirs:
+        raise ShapeMismatchError(
+            f"neuron set {where} is {ours[0]} x {ours[1]} (made for "
+            f"{neuron_set.model.get('name', '?')}); model {model} is {theirs[0]} x {theirs[1]}"
+        )
+
+
+def from_lists(
+    per_language: Mapping[str, Sequence[Sequence[int]]],
+    model: dict[str, Any],
+    site: str,
+    method: dict[str, Any],
+    statistics: dict[str, Any] | None = None,
+    categories: Mapping[str, Languages] | None = None,
+) -> NeuronSet:
+    """Build a set from per-language lists indexed by layer (the published layout)."""
+    languages = {
+        lang: {i: tuple(sorted(int(n) for n in idx)) for i, idx in enumerate(layers) if len(idx)}
+        for lang, layers in per_language.items()
+    }
+    built = NeuronSet(model, site, method, statistics, languages, categories or {})
+    return from_dict(to_dict(built), f"{method['name']} set")
+
+
+def import_published(
+    path: Path, languages: list[str], model: dict[str, Any], site: str
+) -> NeuronSet:
+    """Read a ``torch.save``-d ``List[List[LongTensor]]`` as published with LAPE.
+
+    ``x[i][j]`` holds the neuron indices of language ``i`` in layer ``j``.
+
+    Raises:
+        FormatError: the file does not have that layout, or the number of
+            languages differs from ``languages``.
+    """
+    import torch
+
+    check_languages(languages, "--languages")
+    try:
+        lists = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise FormatError(f"{path} does not exist") from None
+    except Exception as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise FormatError(
+            f"{path}: not a torch.save file of lists of tensors ({type(error).__name__}: {first})"
+        ) from None
+    if not isinstance(lists, list) or not all(isinstance(x, list) for x in lists):
+        raise FormatError(f"{path}: expected List[List[LongTensor]] (language x layer)")
+    if len(lists) != len(languages):
+        raise FormatError(
+            f"{path} holds {len(lists)} languages but {len(languages)} codes were given "
+            f"({', '.join(languages)}); pass one code per list, in file order"
+        )
+    layers_of = {lang: len(layers) for lang, layers in zip(languages, lists, strict=True)}
+    if set(layers_of.values()) != {model["num_layers"]}:
+        raise ShapeMismatchError(
+            f"{path}: layers per language are "
+            f"{', '.join(f'{lang} {n}' for lang, n in layers_of.items())}; "
+            f"the model has {model['num_layers']}, and every language needs that many"
+        )
+    per_language = {
+        lang: [_published_indices(t, f"{path}: {lang} layer {i}") for i, t in enumerate(layers)]
+        for lang, layers in zip(languages, lists, strict=True)
+    }
+    return from_lists(
+        per_language, model, site, {"name": "imported", "params": {"file": Path(path).name}}
+    )
+
+
+def _published_indices(tensor: Any, where: str) -> list[int]:
+    """The indices of one layer: a 1-D integer tensor (floats would be truncated)."""
+    import torch
+
+    if not isinstance(tensor, torch.Tensor):
+        raise FormatError(
+            f"{where}: expected a tensor of neuron indices, got {type(tensor).__name__}"
+        )
+    if tensor.dim() != 1:
+        raise FormatError(
+            f"{where}: expected a 1-D tensor of neuron indices, got shape {tuple(tensor.shape)}"
+        )
+    if tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool:
+        raise FormatError(f"{where}: expected integer neuron indices, got {tensor.dtype}")
+    indices: list[int] = tensor.tolist()
+    return indices
+
+
+def _check_record(model: type[BaseModel], value: Any, where: str) -> None:
+    """Validate a header object; the raw dict is kept, so the set's sha256 is unchanged."""
+    if not isinstance(value, dict):
+        raise FormatError(f"{where} must be an object, got {type(value).__name__} {value!r}")
+    try:
+        model.model_validate(value)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(str(part) for part in problem["loc"])
+        if problem["type"] == "extra_forbidden":
+            allowed = ", ".join(model.model_fields)
+            raise FormatError(f"{where}: unknown key '{key}' (allowed: {allowed})") from None
+        if problem["type"] == "missing":
+            raise FormatError(f"{where}: missing key '{key}'") from None
+        raise FormatError(f"{where}.{key}: {problem['msg']} (got {problem['input']!r})") from None
+
+
+def _layers_out(layers: Layers) -> dict[str, list[int]]:
+    return {str(i): list(idx) for i, idx in sorted(layers.items())}
+
+
+def _layers_in(layers: Any, shape: tuple[int, int], where: str) -> dict[int, tuple[int, ...]]:
+    if not isinstance(layers, dict):
+        raise FormatError(f"{where}: expected an object layer -> indices")
+    parsed: dict[int, tuple[int, ...]] = {}
+    for key, indices in layers.items():
+        if not str(key).isdigit() or not 0 <= int(key) < shape[0]:
+            raise FormatError(f"{where}: layer '{key}' is out of range 0..{shape[0] - 1}")
+        if str(int(key)) != key:  # "01" and "1" would both be layer 1
+            raise FormatError(f"{where}: layer '{key}' must be written '{int(key)}'")
+        if not isinstance(indices, list) or not all(type(n) is int for n in indices):
+            raise FormatError(f"{where}.{key}: expected a list of integers")
+        bad = [n for n in indices if not 0 <= n < shape[1]]
+        if bad:
+            raise FormatError(f"{where}.{key}: neuron {bad[0]} is out of range 0..{shape[1] - 1}")
+        if len(set(indices)) != len(indices):
+            dup = next(n for n in indices if indices.count(n) > 1)
+            raise FormatError(f"{where}.{key}: neuron {dup} is listed twice")
+        if indices:
+            parsed[int(key)] = tuple(sorted(indices))
+    return parsed
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -1,0 +1,303 @@
+"""The leaderboard, built from the filed results files alone.
+
+``build(folder)`` reads ``folder/submissions/*/*.json`` and writes
+``folder/README.md`` (a Markdown table) and ``folder/index.html`` (a static page:
+sortable table, filters by model and method, a detail view per entry whose plots
+are drawn in the page from the data it embeds). Both are pure functions of the
+entries, so ``outdated(folder)`` can tell whether the pages match them.
+
+Headline score per task kind (higher is better):
+
+- ``ablation``: specificity, the mean over languages of the log own-language PPL
+  ratio minus the mean log ratio on the other languages;
+- ``steering``: the mean success rate (judged target language and fluent);
+- ``latent``: the mean drop in final target probability when the target's neurons
+  are ablated, minus the random control's mean drop;
+- ``downstream``: the mean over languages of the own-language accuracy drop minus
+  the mean drop on the other languages.
+
+Headline scores come from the summary each task's kind recomputes from the
+entry's cells (:func:`langneurons.report.submission.recomputed_summary`), never from the
+summary the file claims; a score that is not finite is not ranked.
+
+Overall rank: the mean of an entry's ranks over the tasks (1 = best; an entry
+without a task takes the last place for it); ties share the better rank.
+
+Every submitted string (model, method, languages, version, command) is untrusted:
+the table prints it through :func:`markdown_text` or :func:`markdown_code`, the
+page embeds it through :func:`script_json` and draws it with ``textContent``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from langneurons.atomic_write import atomic_write_text
+from langneurons.errors import ConfigError, FormatError
+from langneurons.report import results as results_format
+from langneurons.report.submission import SubmissionError, finite, recomputed_summary
+from langneurons.tasks.protocol import task_kind
+from langneurons.tasks.spec import TaskSpec
+
+HEADLINES = {
+    "ablation": "specificity",
+    "steering": "fluent success",
+    "latent": "latent drop",
+    "downstream": "accuracy-drop specificity",
+}
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One filed results file with its headline scores and overall rank."""
+
+    path: str
+    results: results_format.Results
+    scores: dict[str, float]
+    rank: float
+
+
+def headline(task: results_format.TaskRecord) -> float | None:
+    """The task's headline score (module docstring), from the summary its cells give.
+
+    Returns:
+        None for a kind without one, and for a score that is not finite (a NaN
+        compares false with everything, so it would take any rank).
+
+    Raises:
+        FormatError: the task's spec or cells cannot be summarised.
+    """
+    summary = summary_of(task)
+    value = None
+    if task.kind in ("ablation", "downstream"):
+        value = summary.get("specificity")
+    elif task.kind == "steering":
+        value = summary.get("mean_success")
+    elif task.kind == "latent" and {"mean_target_drop", "mean_control_drop"} <= set(summary):
+        value = summary["mean_target_drop"] - summary["mean_control_drop"]
+    return finite(value)
+
+
+def summary_of(task: results_format.TaskRecord) -> dict[str, float]:
+    """The summary the task's kind computes from the record's cells and spec.
+
+    The file's own ``summary`` is a claim that ``leaderboard submit`` checks; the
+    pages use this, so an entry filed by hand cannot rank on a claim.
+
+    Raises:
+        FormatError: unknown kind, a spec the kind rejects, or cells it cannot summarise.
+    """
+    try:
+        kind = task_kind(task.kind)
+        fields = kind.spec_model.model_validate(task.spec)
+    except (ConfigError, ValidationError) as error:
+        first = str(error).splitlines()[0]
+        raise FormatError(f"task {task.name!r}: cannot read its spec ({first})") from None
+    try:
+        return recomputed_summary(TaskSpec(Path(f"{task.name}.yaml"), fields), task.cells)
+    except SubmissionError as error:
+        raise FormatError(f"task {task.name!r}: {error}") from None
+
+
+def entries(folder: Path) -> list[Entry]:
+    """Every filed entry, best overall rank first.
+
+    Raises:
+        FormatError: a filed file that does not parse or whose cells cannot be
+            summarised; the message names it.
+    """
+    loaded = []
+    for path in sorted((folder / "submissions").glob("*/*.json")):
+        parsed = results_format.load(path)
+        scores = {}
+        for task in parsed.tasks:
+            try:
+                value = headline(task)
+            except FormatError as error:
+                raise FormatError(f"{path}: {error}; remove the entry or submit it again") from None
+            if value is not None:
+                scores[task.name] = value
+        loaded.append((path.relative_to(folder).as_posix(), parsed, scores))
+    tasks = sorted({name for _, _, scores in loaded for name in scores})
+    ranks: dict[int, list[float]] = {i: [] for i in range(len(loaded))}
+    for name in tasks:
+        values = [scores.get(name) for _, _, scores in loaded]
+        for i, value in enumerate(values):
+            better = sum(v is not None and value is not None and v > value for v in values)
+            ranks[i].append(better + 1 if value is not None else len(loaded))
+    found = [
+        Entry(path, parsed, scores, sum(ranks[i]) / len(ranks[i]) if ranks[i] else 0.0)
+        for i, (path, parsed, scores) in enumerate(loaded)
+    ]
+    return sorted(found, key=lambda e: (e.rank, str(e.results.model.get("name")), e.path))
+
+
+def pages(folder: Path) -> dict[str, str]:
+    """The leaderboard's generated files: name -> content."""
+    found = entries(folder)
+    tasks = sorted({name for entry in found for name in entry.scores})
+    return {"README.md": markdown(found, tasks), "index.html": page(found, tasks)}
+
+
+def build(folder: Path) -> list[Path]:
+    """Write the generated files into ``folder``; return their paths."""
+    written = []
+    for name, text in pages(folder).items():
+        atomic_write_text(folder / name, text)
+        written.append(folder / name)
+    return written
+
+
+def outdated(folder: Path) -> list[str]:
+    """Names of generated files that do not match the filed entries."""
+    return [
+        name
+        for name, text in pages(folder).items()
+        if not (folder / name).is_file() or (folder / name).read_text(encoding="utf-8") != text
+    ]
+
+
+def _row(entry: Entry, tasks: list[str]) -> dict[str, Any]:
+    r = entry.results
+    return {
+        "rank": round(entry.rank, 2),
+        "model": str(r.model.get("name", "?")),  # strings, whatever a hand-filed file holds
+        "method": str(r.neuron_set.method.get("name", "?")),
+        "languages": ",".join(r.neuron_set.neurons),
+        "scores": {name: entry.scores[name] for name in tasks if name in entry.scores},
+        "date": r.created.date().isoformat(),
+        "version": str(r.environment.get("langneurons", "?")),
+        "command": r.command,
+        "file": entry.path,
+    }
+
+
+def markdown(found: list[Entry], tasks: list[str]) -> str:
+    """The Markdown table of ``leaderboard/README.md``."""
+    header = ["rank", "model", "method", "languages", *tasks, "date", "version", "command"]
+    lines = [
+        "# langneurons leaderboard",
+        "",
+        "Generated by `langneurons leaderboard build` from `submissions/`; do not edit.",
+        "Open `index.html` for sorting, filters and plots. Scores (higher is better):",
+        "",
+        *(f"- {markdown_code(name)}: {markdown_text(_describe(found, name))}" for name in tasks),
+        "- rank: mean of the per-task ranks (1 = best; a missing task counts as last).",
+        "",
+        "| " + " | ".join(markdown_text(name) for name in header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for entry in found:
+        row = _row(entry, tasks)
+        scores = [f"{row['scores'][name]:.3f}" if name in row["scores"] else "-" for name in tasks]
+        texts = [row["model"], row["method"], row["languages"]]
+        cells = [f"{row['rank']:.2f}", *(markdown_text(text) for text in texts), *scores]
+        cells += [markdown_text(row["date"]), markdown_text(row["version"])]
+        cells.append(markdown_code(row["command"]))
+        lines.append("| " + " | ".join(cells) + " |")
+    if not found:
+        lines.append("| " + " | ".join(["-", "no entries yet"] + [""] * (len(header) - 2)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# an underscore inside a word cannot start or end emphasis, so ablation_perplexity stays as it is
+_MARKDOWN = re.compile(r"[\\`*\[\]<>|~&]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
+
+
+def markdown_text(text: str) -> str:
+    """``text`` as literal text in a Markdown table cell.
+
+    One line (control, line-separator and bidi characters become spaces), and
+    every character that could start markup, raw HTML, an entity or a column
+    break is backslash-escaped, so a submitted name shows as it is.
+    """
+    return _MARKDOWN.sub(lambda m: "\\" + m.group(0), _UNPRINTABLE.sub(" ", text))
+
+
+def markdown_code(text: str) -> str:
+    r"""``text`` as a Markdown code span in a table cell (GFM: ``\|`` is a pipe there too)."""
+    flat = _UNPRINTABLE.sub(" ", text).replace("|", "\\|")
+    if not flat:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall("`+", flat)), default=0) + 1)
+    pad = " " if flat.startswith("`") or flat.endswith("`") else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def script_json(data: Any) -> str:
+    r"""``data`` as JSON that cannot end, or change the parsing of, the ``<script>`` holding it.
+
+    ``<``, ``>`` and ``&`` become ``\u`` escapes (no ``</script>``, no ``<!--``),
+    and so do U+2028 and U+2029; NaN and infinities are refused, since
+    ``JSON.parse`` rejects them and the page would stay blank.
+    """
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, allow_nan=False)
+    for raw in ("<", ">", "&", "\u2028", "\u2029"):
+        text = text.replace(raw, f"\\u{ord(raw):04x}")
+    return text
+
+
+def _kind_of(found: list[Entry], name: str) -> str:
+    for entry in found:
+        for task in entry.results.tasks:
+            if task.name == name:
+                return task.kind
+    return "?"
+
+
+def _describe(found: list[Entry], name: str) -> str:
+    kind = _kind_of(found, name)
+    return f"{kind} task, {HEADLINES.get(kind, '?')}"
+
+
+def _detail(entry: Entry) -> dict[str, Any]:
+    r = entry.results
+    detail: dict[str, Any] = {"layers": r.neuron_set.per_layer}
+    for task in r.tasks:
+        if task.kind == "ablation":
+            detail["heatmap"] = [
+                [c.params["ablate"], c.params["eval"], finite(c.metrics["ratio"])]
+                for c in task.cells
+            ]
+        elif task.kind == "downstream":
+            detail["downstream"] = [
+                [c.params["ablate"], c.params["eval"], finite(c.metrics["drop"])]
+                for c in task.cells
+            ]
+        elif task.kind == "steering":
+            detail["steering"] = [
+                [c.id, *(finite(c.metrics[m]) for m in ("success", "baseline", "control"))]
+                for c in task.cells
+            ]
+        elif task.kind == "latent":
+            detail["latent"] = [
+                [
+                    c.id,
+                    *([finite(v) for v in c.curves.get(k, [])] for k in ("p_target", "p_latent")),
+                ]
+                for c in task.cells
+                if c.id.startswith("translation[")
+            ]
+    return detail
+
+
+def page(found: list[Entry], tasks: list[str]) -> str:
+    """The static ``index.html``: the data and the script that draws it."""
+    data = {
+        "tasks": tasks,
+        "headlines": {name: _describe(found, name) for name in tasks},
+        "rows": [_row(entry, tasks) for entry in found],
+        "details": [_detail(entry) for entry in found],
+    }
+    values = {"DATA": script_json(data), "TITLE": html.escape("langneurons leaderboard")}
+    template = (Path(__file__).parent / "leaderboard.html").read_text(encoding="utf-8")
+    # one pass: a submitted "{{TITLE}}" inside the data stays text
+    return re.sub(r"\{\{(DATA|TITLE)\}\}", lambda m: values[m.group(1)], template)

@@ -1,0 +1,331 @@
+"""The ``langneurons`` command line (``langneurons --help`` lists the subcommands).
+
+Each subcommand parses its arguments and calls the library. A ``LangneuronsError``
+is printed as one line without a traceback (exit code 2); bugs keep their
+tracebacks. Benchmarks run through pytest: ``pytest benchmark/``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from langneurons.errors import ConfigError, LangneuronsError
+
+EXAMPLES = """examples:
+  langneurons prepare --model gemma-3-270m --model smollm2-135m
+  langneurons identify --method lape --model gemma-3-270m --langs en,de,zh --out lape.json \\
+      --stats-out gemma-stats.safetensors
+  langneurons import-neurons LLaMA-2-7B.neuron.pth --languages en,zh,fr,es,vi,id,ja \\
+      --model llama-2-7b --shape 32x11008 --out llama-2-7b-lape.json
+  langneurons import-stats --full 'activation.{lang}.Mistral.pt' \\
+      --prefix 'prefix.activation.{lang}.Mistral.pt' --languages en,ru,es,fr,de,zh,ja,bn,th,sw \\
+      --model mistral-7b --shape 32x14336 --out mgsm.safetensors
+  langneurons identify --method zhang2025 --stats mgsm.safetensors --out zhang.json
+  langneurons compare lape.json zhang.json --figure layers.png
+  langneurons validate tasks/*.yaml neuron_sets/*/*.json
+  langneurons lm-eval-tasks --out lm_eval_tasks --langs en,zh,ru
+  langneurons leaderboard submit results/gemma-3-270m_lape_20261122T120000Z.json
+  langneurons leaderboard build
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        args.run(args)
+    except LangneuronsError as error:
+        print(f"langneurons: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    from langneurons.models.handle import DEVICES, DTYPES  # light: no torch
+
+    parser = argparse.ArgumentParser(
+        prog="langneurons", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    prepare = sub.add_parser("prepare", help="convert packaged models and parse UDHR (once)")
+    prepare.add_argument(
+        "--model", action="append", help="alias to prepare (default: gemma-3-270m)"
+    )
+    prepare.set_defaults(run=_prepare)
+
+    ident = sub.add_parser("identify", help="identify a neuron set (statistics cached)")
+    ident.add_argument("--method", default="lape", help="registered method (default: lape)")
+    ident.add_argument("--model", default="gemma-3-270m", help="alias, hub id or folder")
+    ident.add_argument("--revision", default=None, help="hub revision")
+    ident.add_argument(
+        "--langs", default="en,de,fr,es,ru,zh,ja,vi,id", help="comma-separated codes"
+    )
+    ident.add_argument(
+        "--data", default="udhr", help="corpus, source or source:path (default: udhr)"
+    )
+    ident.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
+    ident.add_argument("--dtype", default="auto", choices=DTYPES, help="default: auto")
+    ident.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
+    ident.add_argument(
+        "--stats", type=Path, default=None, help="identify on this statistics file; no model"
+    )
+    ident.add_argument("--out", type=Path, required=True, help="neuron set file to write")
+    ident.add_argument(
+        "--stats-out",
+        type=Path,
+        default=None,
+        help="also write the statistics (steering values for the lm-eval model's steer=)",
+    )
+    ident.set_defaults(run=_identify)
+
+    imp = sub.add_parser("import-neurons", help="convert a published List[List[LongTensor]] file")
+    imp.add_argument("file", type=Path, help="torch.save file, language x layer lists of indices")
+    imp.add_argument("--languages", required=True, help="codes of the lists, in file order")
+    _model_arguments(imp)
+    imp.add_argument("--out", type=Path, required=True, help="neuron set file to write")
+    imp.set_defaults(run=_import_neurons)
+
+    stats = sub.add_parser("import-stats", help="convert published {total_tokens, over_zero} files")
+    stats.add_argument(
+        "--full", required=True, help="path with {lang}: counts over prompt + response"
+    )
+    stats.add_argument("--prefix", default=None, help="path with {lang}: counts over prompts alone")
+    stats.add_argument("--languages", required=True, help="codes, in the order to stack them")
+    _model_arguments(stats)
+    stats.add_argument("--out", type=Path, required=True, help="statistics file to write")
+    stats.set_defaults(run=_import_stats)
+
+    comp = sub.add_parser("compare", help="compare neuron sets: sizes, categories, overlap, layers")
+    comp.add_argument("sets", nargs="+", type=Path, help="neuron set files of one model shape")
+    comp.add_argument("--figure", type=Path, default=None, help="write the per-layer plot (PNG)")
+    comp.set_defaults(run=_compare)
+
+    val = sub.add_parser("validate", help="validate task files, neuron sets and results files")
+    val.add_argument("files", nargs="+", type=Path)
+    val.add_argument(
+        "--tasks",
+        type=Path,
+        default=Path("tasks"),
+        help="task files results are checked against, as leaderboard submit does (default: tasks)",
+    )
+    val.add_argument(
+        "--trust-task-code",
+        action="store_true",
+        help="accept task files that run code they name (lm-eval's !function)",
+    )
+    val.set_defaults(run=_validate)
+
+    choice = sub.add_parser(
+        "lm-eval-tasks", help="write the concepts multiple-choice set as lm-eval tasks"
+    )
+    choice.add_argument("--out", type=Path, required=True, help="folder for data and task files")
+    choice.add_argument("--langs", default="en,de,fr,es,ru,zh,ja,vi,id", help="comma-separated")
+    choice.set_defaults(run=_lm_eval_tasks)
+
+    board = sub.add_parser("leaderboard", help="file results into the leaderboard; build its pages")
+    actions = board.add_subparsers(required=True, metavar="ACTION")
+    submit = actions.add_parser("submit", help="validate a results file, file it, rebuild")
+    submit.add_argument("results", type=Path, help="a results file of `pytest benchmark/`")
+    build = actions.add_parser("build", help="regenerate README.md and index.html")
+    for action, run in ((submit, _submit), (build, _build)):
+        action.add_argument(
+            "--leaderboard", type=Path, default=Path("leaderboard"), help="default: leaderboard"
+        )
+        action.add_argument("--tasks", type=Path, default=Path("tasks"), help="default: tasks")
+        action.set_defaults(run=run)
+    return parser
+
+
+def _model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="the model the file is for")
+    parser.add_argument(
+        "--shape", default=None, help="LAYERSxNEURONS, instead of the model's config"
+    )
+    parser.add_argument(
+        "--site", default="model.layers.{i}.mlp.act_fn", help="site template with --shape"
+    )
+
+
+def _model_record(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
+    """The model record and site of an imported file, from --shape or the model's config."""
+    if args.shape:
+        layers, _, width = args.shape.lower().partition("x")
+        if not (layers.isdigit() and width.isdigit()):
+            raise ConfigError(f"--shape {args.shape}: expected LAYERSxNEURONS, e.g. 32x11008")
+        record = {"name": args.model, "source": None, "revision": None, "architecture": None}
+        return {**record, "num_layers": int(layers), "neurons_per_layer": int(width)}, args.site
+    from langneurons.models.architecture import architecture_named
+    from langneurons.models.handle import model_shape, resolve_model
+
+    source = resolve_model(args.model)
+    shape = model_shape(source)
+    record = {"name": source.name, "source": source.source, "revision": source.revision}
+    return (
+        {
+            **record,
+            "architecture": shape.architecture,
+            "num_layers": shape.num_layers,
+            "neurons_per_layer": shape.neurons_per_layer,
+        },
+        architecture_named(shape.architecture).site,
+    )
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from langneurons.models.handle import prepared, resolve_model
+    from langneurons.text.sources import udhr
+
+    for alias in args.model or ["gemma-3-270m"]:
+        source = prepared(resolve_model(alias))
+        print(f"model {alias}: {source.folder} ({source.revision})")
+    print(f"udhr: {udhr.prepare()}")
+
+
+def _identify(args: argparse.Namespace) -> None:
+    from langneurons.neurons import neuron_set, statistics
+    from langneurons.neurons.identification import identify, method
+    from langneurons.run.session import BenchmarkSession, RunOptions, check_output_file
+
+    method(args.method)  # a method, never a file (the session would take a file)
+    check_output_file(args.out, "--out")
+    if args.stats_out is not None:
+        check_output_file(args.stats_out, "--stats-out")
+    if args.stats is not None:
+        if args.stats_out is not None:
+            raise ConfigError("--stats-out writes collected statistics; --stats reads a file")
+        found = identify(args.method, statistics.load(args.stats))
+    else:
+        options = RunOptions(
+            model=args.model,
+            revision=args.revision,
+            neurons=args.method,
+            langs=tuple(args.langs.split(",")),
+            device=args.device,
+            dtype=args.dtype,
+            batch_size=args.batch_size,
+            identify_data=args.data,
+        )
+        session = BenchmarkSession(options)
+        handle = session.load()
+        found = session.neuron_set(handle, args.method)
+        if args.stats_out is not None:
+            statistics.save(session.statistics(handle), args.stats_out)
+            print(f"{args.stats_out}: statistics of {found.model['name']}")
+    neuron_set.dump(found, args.out)
+    counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
+    print(f"{args.out}: {args.method} on {found.model['name']}: {counts}")
+
+
+def _import_neurons(args: argparse.Namespace) -> None:
+    from langneurons.neurons import neuron_set
+    from langneurons.text.languages import check_languages
+
+    languages = check_languages(args.languages.split(","), "--languages")
+    if not args.file.is_file():  # before --model, which may convert a packaged model
+        raise ConfigError(f"{args.file}: no such file")
+    model, site = _model_record(args)
+    imported = neuron_set.import_published(args.file, languages, model, site)
+    neuron_set.dump(imported, args.out)
+    print(
+        f"{args.out}: {', '.join(f'{lang} {imported.count(lang)}' for lang in imported.languages)}"
+    )
+
+
+def _import_stats(args: argparse.Namespace) -> None:
+    from langneurons.neurons import statistics
+    from langneurons.text.languages import check_languages
+
+    languages = check_languages(args.languages.split(","), "--languages")
+    statistics.check_template(args.full, languages, "--full")  # before --model: cheap first
+    if args.prefix is not None:
+        statistics.check_template(args.prefix, languages, "--prefix")
+    model, site = _model_record(args)
+    stats = statistics.import_counts(args.full, args.prefix, languages, model, site)
+    statistics.save(stats, args.out)
+    tokens = ", ".join(
+        f"{lang} {n}" for lang, n in zip(languages, stats.tokens.tolist(), strict=True)
+    )
+    print(f"{args.out}: tokens {tokens}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from langneurons.neurons import neuron_set
+    from langneurons.neurons.comparison import compare, labels, render
+
+    names = labels(args.sets)
+    result = compare(
+        {name: neuron_set.load(path) for name, path in zip(names, args.sets, strict=True)}
+    )
+    print(render(result))
+    if args.figure is not None:
+        from langneurons.report.plots import layer_distribution
+
+        layer_distribution(result, args.figure)
+        print(f"figure: {args.figure}")
+
+
+def _validate(args: argparse.Namespace) -> None:
+    """Check each file as a task, neuron set or results file; the first bad one ends it.
+
+    It accepts what the benchmark and ``leaderboard submit`` accept: a task as a
+    run checks it (an lm-eval ``include_path`` needs ``--trust-task-code``), a
+    results file as ``submit`` checks it, short of its being filed already.
+    """
+    from langneurons.input_files import load_json
+    from langneurons.neurons import neuron_set
+    from langneurons.report import submission
+    from langneurons.tasks.protocol import task_kind
+    from langneurons.tasks.spec import load_task
+
+    for path in args.files:
+        if path.suffix in (".yaml", ".yml"):
+            task = load_task(path)
+            task_kind(task.kind).preflight(task, args.trust_task_code)
+            print(f"{path}: task {task.name} ({task.kind}), {len(task.languages)} languages")
+            continue
+        data = load_json(path, "neuron set or results file")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: expected a JSON object (a neuron set or results file)")
+        if str(data.get("format", "")).startswith("langneurons.results"):
+            _, reasons = submission.examine(path, Path("leaderboard"), args.tasks)
+            if reasons:
+                raise submission.SubmissionError("\n".join(f"{path}: {r}" for r in reasons))
+            print(f"{path}: results file, as leaderboard submit accepts it")
+        else:
+            neuron_set.from_dict(data, str(path))
+            print(f"{path}: neuron set")
+
+
+def _lm_eval_tasks(args: argparse.Namespace) -> None:
+    from langneurons.tasks.lm_eval_tasks import write_tasks
+    from langneurons.text.languages import check_languages
+
+    languages = args.langs.split(",")
+    check_languages(languages, "--langs")
+    names = write_tasks(args.out, languages)
+    print(f"wrote {len(names)} lm-eval tasks to {args.out}: {','.join(names)}")
+    print(f"use them with --include_path {args.out} --tasks {','.join(names)}")
+
+
+def _submit(args: argparse.Namespace) -> None:
+    from langneurons.report.leaderboard import build
+    from langneurons.report.submission import submit
+
+    print(f"filed {submit(args.results, args.leaderboard, args.tasks)}")
+    for path in build(args.leaderboard):
+        print(f"wrote {path}")
+
+
+def _build(args: argparse.Namespace) -> None:
+    from langneurons.report.leaderboard import build
+
+    for path in build(args.leaderboard):
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

