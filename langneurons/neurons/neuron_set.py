@@ -10,7 +10,6 @@ with a model's before it loads.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from langneurons.atomic_write import atomic_write_text
+from langneurons.canonical import sha256_of
 from langneurons.errors import FormatError, ShapeMismatchError
 from langneurons.input_files import load_json
 from langneurons.models.handle import ModelShape
@@ -96,7 +96,7 @@ class NeuronSet:
 
     def sha256(self) -> str:
         """Return the sha256 of the set's canonical JSON."""
-        return hashlib.sha256(_canonical(to_dict(self)).encode()).hexdigest()
+        return sha256_of(to_dict(self))
 
 
 def to_dict(neuron_set: NeuronSet) -> dict[str, Any]:
@@ -319,7 +319,3 @@ def _layers_in(layers: Any, shape: tuple[int, int], where: str) -> dict[int, tup
         if indices:
             parsed[int(key)] = tuple(sorted(indices))
     return parsed
-
-
-def _canonical(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

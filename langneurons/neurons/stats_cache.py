@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from langneurons.canonical import sha256_of
 from langneurons.neurons import statistics
 from langneurons.neurons.statistics import ActivationStats
 from langneurons.paths import statistics_dir
@@ -23,8 +22,7 @@ from langneurons.paths import statistics_dir
 
 def statistics_key(fields: dict[str, Any]) -> str:
     """Return the cache key of statistics described by ``fields``."""
-    canonical = json.dumps({"format": statistics.FORMAT, **fields}, sort_keys=True)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_of({"format": statistics.FORMAT, **fields})
 
 
 def statistics_path(model_name: str, key: str) -> Path:

@@ -14,7 +14,6 @@ refuses a passed cell with a null metric, and any non-finite number).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from datetime import datetime, timezone
@@ -24,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from langneurons.atomic_write import atomic_write_text
+from langneurons.canonical import sha256_of
 from langneurons.errors import FormatError
 from langneurons.input_files import load_json
 
@@ -152,9 +152,7 @@ def finite_or_none(value: float) -> float | None:
 
 def content_sha256(data: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a results file's fields other than ``sha256``."""
-    rest = {k: v for k, v in data.items() if k != "sha256"}
-    canonical = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_of({k: v for k, v in data.items() if k != "sha256"})
 
 
 def now() -> datetime:

@@ -12,8 +12,6 @@ statistics.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,6 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from langneurons.canonical import sha256_of
 from langneurons.errors import ConfigError, MissingResourceError, UnsupportedModelError
 from langneurons.models.handle import (
     ModelShape,
@@ -233,7 +232,7 @@ class BenchmarkSession:
 
     def identified_path(self, stats: ActivationStats, spec: str) -> Path:
         """Where a set identified on the fly is kept (a file users can pass to --neurons)."""
-        digest = hashlib.sha256(json.dumps(stats.provenance, sort_keys=True).encode()).hexdigest()
+        digest = sha256_of(stats.provenance)
         return neuron_sets_dir() / self.source.name / f"{spec}-{digest[:12]}.json"
 
     def _check_model(self) -> None:

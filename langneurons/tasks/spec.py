@@ -12,14 +12,13 @@ of the *validated* spec, so formatting and comments do not change it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from langneurons.canonical import sha256_of
 from langneurons.errors import ConfigError
 from langneurons.input_files import load_yaml
 from langneurons.text.corpus import CorpusSpec, check_source
@@ -117,8 +116,7 @@ def budget_where(task: TaskSpec, lang: str) -> str:
 
 def spec_sha256(spec: dict[str, Any]) -> str:
     """sha256 of a spec's canonical JSON (its JSON form, as results files store it)."""
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return sha256_of(spec)
 
 
 def load_task(path: Path) -> TaskSpec:

@@ -20,7 +20,6 @@ running it to opt in, like ``trust_remote_code`` in transformers
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Callable, Mapping
@@ -29,6 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from langneurons.canonical import sha256_of
 from langneurons.errors import ConfigError
 from langneurons.neurons.methods.random_set import matched_random
 from langneurons.paths import cache_dir
@@ -260,8 +260,9 @@ class _Evaluator:
             )
         metric = self.fields.metric
         for name in names:
-            canonical = json.dumps(out["configs"][name], sort_keys=True, default=str)
-            self.configs[name] = hashlib.sha256(canonical.encode()).hexdigest()
+            # lm-eval configs hold callables (filters, process_docs): their str stands in
+            config = json.loads(json.dumps(out["configs"][name], default=str))
+            self.configs[name] = sha256_of(config)
         found = {}
         for name in names:
             result = out["results"][name]
