@@ -45,7 +45,7 @@ from langneurons.errors import ConfigError
 from langneurons.models.architecture import architecture_for
 from langneurons.models.handle import prepared, resolve_model
 from langneurons.models.interventions import steer as steered
-from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.controls import matched_random
 from langneurons.neurons.neuron_set import NeuronSet, load
 from langneurons.neurons.statistics import load as load_statistics
 from langneurons.tasks.steering_values import SteeringValue, steering_values

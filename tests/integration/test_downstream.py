@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from langneurons.models.handle import load_model, resolve_model
-from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.controls import matched_random
 from langneurons.neurons.neuron_set import load
 from langneurons.tasks.context import RunContext, Timings
 from langneurons.tasks.protocol import KINDS

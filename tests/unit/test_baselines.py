@@ -57,7 +57,7 @@ def test_random_cannot_be_matched_to_itself():
 
 
 def test_a_random_set_and_its_control_are_different_draws():
-    from langneurons.neurons.methods.random_set import matched_random
+    from langneurons.neurons.controls import matched_random
 
     found = identify("random", planted(), {"seed": 0})
     control = matched_random(found, seed=0)

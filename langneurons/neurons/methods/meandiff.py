@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from langneurons.neurons.identification import METHODS, Identified, Method
-from langneurons.neurons.methods.frequency import top_margins
+from langneurons.neurons.margins import top_margins
 
 if TYPE_CHECKING:
     from langneurons.neurons.statistics import ActivationStats

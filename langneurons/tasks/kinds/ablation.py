@@ -33,7 +33,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from langneurons.models.interventions import ablate
-from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.controls import matched_random
 from langneurons.report.tables import matrix
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.perplexity import NLL, nll

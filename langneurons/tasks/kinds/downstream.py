@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from langneurons.canonical import sha256_of
 from langneurons.errors import ConfigError
-from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.controls import matched_random
 from langneurons.paths import cache_dir
 from langneurons.report.tables import matrix
 from langneurons.tasks.context import RunContext

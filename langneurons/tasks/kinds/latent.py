@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from langneurons.models.interventions import ablate
 from langneurons.models.logit_lens import state_batches
-from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.controls import matched_random
 from langneurons.report.tables import table
 from langneurons.tasks.answer_tokens import AnswerTokens
 from langneurons.tasks.context import RunContext

@@ -28,7 +28,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from langneurons.models.interventions import steer
-from langneurons.neurons.methods.random_set import matched_random
+from langneurons.neurons.controls import matched_random
 from langneurons.neurons.neuron_set import NeuronSet
 from langneurons.report.tables import table
 from langneurons.tasks.context import RunContext

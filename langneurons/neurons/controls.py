@@ -1,0 +1,61 @@
+"""Random neurons in the same per-layer counts as a given set: every task's control.
+
+If a method's neurons matter for a language, a random set of the same size and
+layer distribution should not. Sampling uses a ``torch.Generator`` seeded from
+``seed`` and the language code (CRC-32), so each language's draw is reproducible
+and independent of which other languages are present.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from langneurons.neurons.identification import Selection
+
+if TYPE_CHECKING:
+    from langneurons.neurons.neuron_set import NeuronSet
+
+
+def draw(counts: Mapping[str, Sequence[int]], width: int, seed: int, stream: str = "") -> Selection:
+    """Per language, ``counts[lang][layer]`` distinct random neurons of each layer.
+
+    ``stream`` separates independent draws with the same seed: the control uses
+    the default stream, the ``random`` method its own, so a random set and its
+    control are never the same neurons.
+    """
+    import torch
+
+    selection: Selection = {}
+    for lang, per_layer in counts.items():
+        key = lang if not stream else f"{stream}/{lang}"
+        generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key.encode()))
+        layers = {}
+        for layer, count in enumerate(per_layer):
+            neurons = torch.randperm(width, generator=generator)[:count].tolist()
+            if neurons:
+                layers[layer] = tuple(sorted(neurons))
+        selection[lang] = layers
+    return selection
+
+
+def matched_random(reference: NeuronSet, seed: int) -> NeuronSet:
+    """Return the control of ``reference``: its per-layer counts, random neurons."""
+    from langneurons.neurons.neuron_set import from_lists
+
+    counts = {lang: reference.counts_per_layer(lang) for lang in reference.languages}
+    selection = draw(counts, reference.neurons_per_layer, seed)
+    return from_lists(
+        {
+            lang: [list(selection[lang].get(i, ())) for i in range(reference.num_layers)]
+            for lang in selection
+        },
+        model=reference.model,
+        site=reference.site,
+        method={
+            "name": "random",
+            "params": {"seed": seed, "matched_to": reference.method, "of": reference.sha256()},
+        },
+        statistics=reference.statistics,
+    )
