@@ -53,6 +53,8 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check langneurons tests benchmark scripts conftest.py
 	$(BIN)/ruff format --check langneurons tests benchmark scripts conftest.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit/test_layout.py
 
 # a fresh environment with the newest allowed versions; its freeze becomes the lock
 lock: | python

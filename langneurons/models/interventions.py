@@ -92,8 +92,9 @@ def steer(
     setting = {layer: idx for layer, idx in activate.items() if idx}
     positions = _Positions()
     plan = []
+    check_indices(zeroed, len(sites), width)
+    check_indices(setting, len(sites), width)
     for layer in sorted(set(zeroed) | set(setting)):
-        _check_indices(layer, [*zeroed.get(layer, ()), *setting.get(layer, ())], len(sites), width)
         zero = torch.tensor(sorted(zeroed.get(layer, ())), dtype=torch.long)
         chosen = list(setting.get(layer, ()))
         given = list(values.get(layer, ())) if chosen else []
@@ -199,11 +200,33 @@ class _Rewrite:
         return act
 
 
-def _check_indices(layer: int, indices: Sequence[int], layers: int, width: int) -> None:
-    if not 0 <= layer < layers:
-        raise ConfigError(f"layer {layer} is out of range: the model has layers 0..{layers - 1}")
-    bad = [n for n in indices if not 0 <= n < width]
-    if bad:
-        raise ConfigError(
-            f"neuron {bad[0]} in layer {layer} is out of range: layers have {width} neurons"
-        )
+def check_indices(
+    neurons: Mapping[int, Sequence[int]], layers: int, width: int, what: str | None = None
+) -> None:
+    """Check that every layer and neuron index exists in a model of ``layers`` x ``width``.
+
+    The one index check: :func:`steer` runs it on entry, and the lm-eval model runs
+    it when it is built, so a bad neuron set fails before lm-eval starts, not at the
+    first forward of an evaluation, with the same message either way.
+
+    Args:
+        neurons: layer -> neuron indices.
+        layers: layers of the model.
+        width: neurons per layer at the site.
+        what: names the neurons in the message (a file, say) when the caller knows more.
+
+    Raises:
+        ConfigError: a layer or neuron index is out of range.
+    """
+    prefix = f"{what}: " if what else ""
+    for layer, indices in neurons.items():
+        if not 0 <= layer < layers:
+            raise ConfigError(
+                f"{prefix}layer {layer} is out of range: the model has layers 0..{layers - 1}"
+            )
+        bad = [n for n in indices if not 0 <= n < width]
+        if bad:
+            raise ConfigError(
+                f"{prefix}neuron {bad[0]} in layer {layer} is out of range: "
+                f"layers have {width} neurons"
+            )

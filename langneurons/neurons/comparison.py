@@ -14,11 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from langneurons.columns import table
 from langneurons.errors import ConfigError, ShapeMismatchError
 from langneurons.neurons.identification import categories
 from langneurons.neurons.neuron_set import NeuronSet
 from langneurons.neurons.phases import PHASES, Phases, locate
-from langneurons.report.tables import table
 
 CATEGORIES = ("specific", "related")
 

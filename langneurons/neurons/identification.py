@@ -2,14 +2,22 @@
 
 A method gets statistics and explicit parameters, never a model, a file or the
 global RNG, so every method runs on the same statistics in milliseconds and is
-tested on synthetic ones. Methods register by name in ``METHODS``.
+tested on synthetic ones. Methods register by name in ``METHODS`` through
+:func:`register`, with a :class:`MethodParams` model that declares each parameter
+once: its type, default and description. The model validates what a caller
+passes, fills in the defaults recorded in the neuron set, and writes the help of
+``langneurons identify`` (:func:`describe_methods`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import textwrap
+import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from langneurons.errors import ConfigError
 from langneurons.registry import Registry
@@ -22,29 +30,151 @@ Selection = dict[str, "Layers"]
 Identified = tuple[Selection, dict[str, Any]]
 
 
+class MethodParams(BaseModel):
+    """Base of every method's parameters: each a ``Field`` with its default and description.
+
+    Strict, so that ``"0.1"`` is not quietly read as a number (an int still passes
+    where a float is declared); frozen, so a method cannot change what is recorded.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+P = TypeVar("P", bound=MethodParams)
+
+
 @dataclass(frozen=True)
 class Method:
     """A registered identification method.
 
     Attributes:
         name: registry name, recorded in neuron sets.
-        select: ``(stats, **params) -> (selection, resolved params)``; the
-            selection maps language -> layer -> indices, the resolved params
-            replace defaults chosen at run time (e.g. an automatic lambda).
-        defaults: every parameter with its default value.
+        params: the parameters' model, the one place their defaults are declared.
+        select: ``(stats, given params) -> (selection, recorded params)``: checks
+            ``given`` against ``params`` (see :func:`parse_params`), then runs the
+            method; the selection maps language -> layer -> indices, the recorded
+            params hold every parameter, with values the method chose at run
+            time (e.g. an automatic lambda) in place of the defaults.
         reference: the paper and reference implementation it reproduces.
         categories: record language-specific (one language) and
             language-related (several) neurons as categories.
     """
 
     name: str
-    select: Callable[..., Identified]
-    defaults: dict[str, Any]
+    params: type[MethodParams]
+    select: Callable[[ActivationStats, Mapping[str, object]], Identified]
     reference: str
     categories: bool = False
 
 
 METHODS: Registry[Method] = Registry("method")
+
+
+def register(
+    name: str,
+    params: type[P],
+    select: Callable[[ActivationStats, P], Identified],
+    reference: str,
+    categories: bool = False,
+) -> Method:
+    """Register a method whose ``select(stats, params)`` returns its selection and resolved params.
+
+    The method's own ``select`` gets its validated params model, so its body reads
+    typed fields; the registered :attr:`Method.select` takes plain mappings, so
+    callers never see the model's type.
+
+    Args:
+        name: registry name, recorded in neuron sets.
+        params: the method's params model, subclassing :class:`MethodParams`.
+        select: ``(stats, params) -> (selection, resolved)``: ``resolved`` holds the
+            parameters whose value was chosen at run time, to record in place of the
+            given ones (``{}`` when none).
+        reference: the paper and reference implementation it reproduces.
+        categories: record language-specific and language-related categories.
+
+    Returns:
+        The registered method.
+
+    Raises:
+        ValueError: ``name`` is taken.
+    """
+
+    def run(stats: ActivationStats, given: Mapping[str, object]) -> Identified:
+        chosen = parse_params(name, params, given)
+        selection, resolved = select(stats, chosen)
+        return selection, {**chosen.model_dump(), **resolved}
+
+    return METHODS.add(name, Method(name, params, run, reference, categories))
+
+
+def parse_params(name: str, params: type[P], given: Mapping[str, object]) -> P:
+    """Validate ``given`` against method ``name``'s ``params``, filling in the defaults.
+
+    Args:
+        name: the method, named in the message.
+        params: its params model.
+        given: parameter -> value, as a caller passed them.
+
+    Returns:
+        Every parameter: the given values, defaults for the rest.
+
+    Raises:
+        ConfigError: a parameter is unknown or has the wrong type; one line naming
+            the method, the parameter and the parameters it has.
+    """
+    try:
+        return params.model_validate(dict(given))
+    except ValidationError as error:
+        allowed = ", ".join(params.model_fields)
+        # unknown names first, then by name, so the message does not depend on dict order
+        first = min(error.errors(), key=lambda e: (e["type"] != "extra_forbidden", str(e["loc"])))
+        field = str(first["loc"][0])
+        if first["type"] == "extra_forbidden":
+            raise ConfigError(
+                f"method '{name}' has no parameter '{field}' (parameters: {allowed})"
+            ) from None
+        expected = _type_name(params.model_fields[field].annotation)
+        raise ConfigError(
+            f"method '{name}': parameter '{field}' must be {expected}, got {given[field]!r} "
+            f"(parameters: {allowed})"
+        ) from None
+
+
+def _type_name(annotation: object) -> str:
+    """How help and errors write a parameter's type: ``float``, ``float | 'auto'``."""
+    if isinstance(annotation, type):
+        return annotation.__name__
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return " | ".join(repr(value) for value in get_args(annotation))
+    if origin is Union or origin is types.UnionType:
+        return " | ".join(_type_name(member) for member in get_args(annotation))
+    return str(annotation)
+
+
+def describe_methods() -> str:
+    """Every registered method with its reference and parameters (default, description).
+
+    Generated from the params models, so the help of ``langneurons identify`` can
+    never disagree with what a method accepts.
+    """
+    import langneurons.neurons.methods  # noqa: F401  (registers the methods)
+
+    lines = [
+        "methods and their parameters (the command line runs the defaults;",
+        "identify(method, stats, params) in Python takes others):",
+    ]
+    for name in METHODS:
+        chosen = METHODS.get(name)
+        lines.append(f"  {name}: {chosen.reference}")
+        for field, info in chosen.params.model_fields.items():
+            lines.append(f"    {field} = {info.default!r} ({_type_name(info.annotation)})")
+            lines.append(
+                textwrap.fill(
+                    info.description or "", 88, initial_indent=" " * 8, subsequent_indent=" " * 8
+                )
+            )
+    return "\n".join(lines)
 
 
 def method(name: str) -> Method:
@@ -85,20 +215,13 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
     """Identify a neuron set with method ``name`` on ``stats``.
 
     Raises:
-        ConfigError: unknown method or parameter.
+        ConfigError: unknown method, or a parameter it does not have or of the
+            wrong type.
     """
     from langneurons.neurons.neuron_set import from_lists
 
     chosen = method(name)
-    given = dict(params or {})
-    unknown = sorted(set(given) - set(chosen.defaults))
-    if unknown:
-        raise ConfigError(
-            f"method '{name}' has no parameter '{unknown[0]}' "
-            f"(parameters: {', '.join(chosen.defaults)})"
-        )
-    full = {**chosen.defaults, **given}
-    selection, resolved = chosen.select(stats, **full)
+    selection, recorded = chosen.select(stats, params or {})
     layers = stats.over_zero.shape[1]
     per_language = {
         lang: [list(selection[lang].get(i, ())) for i in range(layers)] for lang in stats.languages
@@ -108,7 +231,7 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
         per_language,
         model=provenance["model"],
         site=provenance["site"],
-        method={"name": name, "params": {**full, **resolved}},
+        method={"name": name, "params": recorded},
         categories=categories(selection) if chosen.categories else None,
         statistics={
             "corpus": provenance.get("corpus"),

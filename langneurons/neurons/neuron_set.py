@@ -22,7 +22,6 @@ from langneurons.atomic_write import atomic_write_text
 from langneurons.canonical import sha256_of
 from langneurons.errors import FormatError, ShapeMismatchError
 from langneurons.input_files import load_json
-from langneurons.models.handle import ModelShape
 from langneurons.text.languages import check_languages
 
 FORMAT = "langneurons.neuron_set/1"
@@ -140,7 +139,9 @@ def from_dict(data: Any, where: str = "neuron set") -> NeuronSet:
     _check_record(_ModelRecord, model, f"{where}: model")
     _check_record(_MethodRecord, data["method"], f"{where}: method")
     if not isinstance(data["site"], str):
-        raise FormatError(f"{where}: site must be a string such as 'model.layers.{{i}}.mlp.act_fn'")
+        raise FormatError(
+            f"{where}: site must be a string (the path template of the activation module, with {{i}} for the layer)"
+        )
     if not isinstance(data.get("statistics"), dict | None):
         raise FormatError(f"{where}: statistics must be an object or null")
     for key in ("languages", "categories"):
@@ -182,14 +183,14 @@ def dump(neuron_set: NeuronSet, path: Path) -> None:
     atomic_write_text(Path(path), json.dumps(to_dict(neuron_set), indent=1) + "\n")
 
 
-def check_compatible(neuron_set: NeuronSet, shape: ModelShape, where: str, model: str) -> None:
-    """Raise unless the set was made for a model of ``shape``.
+def check_compatible(neuron_set: NeuronSet, shape: tuple[int, int], where: str, model: str) -> None:
+    """Raise unless the set was made for a model of ``shape`` (layers, neurons per layer).
 
     Raises:
         ShapeMismatchError: layer count or width differ; both shapes are named.
     """
     ours = (neuron_set.num_layers, neuron_set.neurons_per_layer)
-    theirs = (shape.num_layers, shape.neurons_per_layer)
+    theirs = shape
     if ours != theirs:
         raise ShapeMismatchError(
             f"neuron set {where} is {ours[0]} x {ours[1]} (made for "
@@ -212,70 +213,6 @@ def from_lists(
     }
     built = NeuronSet(model, site, method, statistics, languages, categories or {})
     return from_dict(to_dict(built), f"{method['name']} set")
-
-
-def import_published(
-    path: Path, languages: list[str], model: dict[str, Any], site: str
-) -> NeuronSet:
-    """Read a ``torch.save``-d ``List[List[LongTensor]]`` as published with LAPE.
-
-    ``x[i][j]`` holds the neuron indices of language ``i`` in layer ``j``.
-
-    Raises:
-        FormatError: the file does not have that layout, or the number of
-            languages differs from ``languages``.
-    """
-    import torch
-
-    check_languages(languages, "--languages")
-    try:
-        lists = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise FormatError(f"{path} does not exist") from None
-    except Exception as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise FormatError(
-            f"{path}: not a torch.save file of lists of tensors ({type(error).__name__}: {first})"
-        ) from None
-    if not isinstance(lists, list) or not all(isinstance(x, list) for x in lists):
-        raise FormatError(f"{path}: expected List[List[LongTensor]] (language x layer)")
-    if len(lists) != len(languages):
-        raise FormatError(
-            f"{path} holds {len(lists)} languages but {len(languages)} codes were given "
-            f"({', '.join(languages)}); pass one code per list, in file order"
-        )
-    layers_of = {lang: len(layers) for lang, layers in zip(languages, lists, strict=True)}
-    if set(layers_of.values()) != {model["num_layers"]}:
-        raise ShapeMismatchError(
-            f"{path}: layers per language are "
-            f"{', '.join(f'{lang} {n}' for lang, n in layers_of.items())}; "
-            f"the model has {model['num_layers']}, and every language needs that many"
-        )
-    per_language = {
-        lang: [_published_indices(t, f"{path}: {lang} layer {i}") for i, t in enumerate(layers)]
-        for lang, layers in zip(languages, lists, strict=True)
-    }
-    return from_lists(
-        per_language, model, site, {"name": "imported", "params": {"file": Path(path).name}}
-    )
-
-
-def _published_indices(tensor: Any, where: str) -> list[int]:
-    """The indices of one layer: a 1-D integer tensor (floats would be truncated)."""
-    import torch
-
-    if not isinstance(tensor, torch.Tensor):
-        raise FormatError(
-            f"{where}: expected a tensor of neuron indices, got {type(tensor).__name__}"
-        )
-    if tensor.dim() != 1:
-        raise FormatError(
-            f"{where}: expected a 1-D tensor of neuron indices, got shape {tuple(tensor.shape)}"
-        )
-    if tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool:
-        raise FormatError(f"{where}: expected integer neuron indices, got {tensor.dtype}")
-    indices: list[int] = tensor.tolist()
-    return indices
 
 
 def _check_record(model: type[BaseModel], value: Any, where: str) -> None:

@@ -1,13 +1,9 @@
-"""Activation statistics per language and neuron: the one input of every method.
+"""Activation statistics per language and neuron (the one input of every method), and their file.
 
-One streamed pass over a corpus per language collects, for every neuron at the
-activation site, the number of text tokens with activation > 0 (LAPE's
-``over_zero``), the sum and the sum of squares of its activation, and the token
-count; on request also a histogram of each neuron's activations (for percentiles).
-Accumulators have a fixed size ([layers, neurons] per language, times the bins of
-a histogram), so memory does not grow with the number of tokens. The pass runs the model's base module
-(``model.base_model``): the statistics need no logits, and skipping the
-unembedding saves most of the compute on large-vocabulary models.
+For every neuron at the activation site: the number of text tokens with
+activation > 0 (LAPE's ``over_zero``), the sum and the sum of squares of its
+activation, and the token count; optionally a histogram of its activations (for
+percentiles). :mod:`langneurons.neurons.collection` computes them from a model.
 
 Files use format ``langneurons.statistics/1`` (safetensors with JSON metadata).
 """
@@ -15,22 +11,17 @@ Files use format ``langneurons.statistics/1`` (safetensors with JSON metadata).
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from langneurons.atomic_write import atomic_path
-from langneurons.errors import ConfigError, FormatError
-from langneurons.input_files import parse_json, template_fields
-from langneurons.models.hooks import attached
-from langneurons.text.windows import batches, windows
+from langneurons.errors import FormatError
+from langneurons.input_files import parse_json
 
 if TYPE_CHECKING:
     import torch
 
-    from langneurons.models.handle import ModelHandle
 
 FORMAT = "langneurons.statistics/1"
 
@@ -115,125 +106,6 @@ class ActivationStats:
         edges = torch.tensor([0.0, 0.0, *HISTOGRAM_EDGES, HISTOGRAM_EDGES[-1]], dtype=torch.float64)
         lower, upper = edges[bin_], edges[(bin_ + 1).clamp(max=len(edges) - 1)]
         return (lower + fraction * (upper - lower)).squeeze(-1)
-
-
-def collect(
-    handle: ModelHandle,
-    corpus: Mapping[str, Sequence[str]],
-    window: int = 512,
-    batch_size: int = 4,
-    max_tokens: int | None = None,
-    provenance: dict[str, Any] | None = None,
-    progress: bool = True,
-    histograms: bool = False,
-) -> ActivationStats:
-    """Run the model over each language's paragraphs and accumulate statistics.
-
-    Args:
-        handle: the loaded model.
-        corpus: language -> paragraphs.
-        window: text tokens per model input.
-        batch_size: windows per forward pass.
-        max_tokens: text tokens per language (None: all).
-        provenance: recorded with the statistics.
-        progress: show a progress bar per language.
-        histograms: also count activations per bin (percentiles; the pass costs
-            about a third more on CPU, and the file grows by ``HISTOGRAM_BINS``
-            counts per neuron and language).
-    """
-    import torch
-    from tqdm.auto import tqdm
-
-    layers, width = handle.info.num_layers, handle.info.neurons_per_layer
-    shape = (len(corpus), layers, width)
-    over_zero = torch.zeros(shape, dtype=torch.int64)
-    sums = torch.zeros(shape, dtype=torch.float64)
-    sums_sq = torch.zeros(shape, dtype=torch.float64)
-    bins = torch.zeros((*shape, HISTOGRAM_BINS), dtype=torch.int64) if histograms else None
-    tokens = torch.zeros(len(corpus), dtype=torch.int64)
-    base = handle.model.base_model
-    started = time.perf_counter()
-    for k, (lang, paragraphs) in enumerate(corpus.items()):
-        acc = _Accumulators(layers, width, histograms)
-        items = windows(handle.tokenizer, paragraphs, window, max_tokens, f"{lang} statistics text")
-        bar = tqdm(
-            total=sum(w.text_tokens for w in items),
-            desc=f"statistics {lang}",
-            unit="tok",
-            disable=not progress,
-            leave=False,
-        )
-        hooks = [(site, acc.hook(layer)) for layer, site in enumerate(handle.sites())]
-        with attached(hooks), torch.inference_mode():
-            for batch in batches(items, batch_size):
-                acc.skip, acc.positions = batch[0].prefix, len(batch[0].ids)
-                ids = torch.tensor([w.ids for w in batch], device=handle.model.device)
-                base(input_ids=ids, use_cache=False)
-                bar.update(sum(w.text_tokens for w in batch))
-        bar.close()
-        tokens[k] = sum(w.text_tokens for w in items)
-        over_zero[k], sums[k], sums_sq[k] = (acc.stacked(name) for name in _Accumulators.TOTALS)
-        if bins is not None:
-            bins[k] = acc.stacked("bins").reshape(layers, width, HISTOGRAM_BINS)
-    elapsed = time.perf_counter() - started
-    info = dict(provenance or {})
-    info.update(window=window, max_tokens=max_tokens, seconds=round(elapsed, 2))
-    return ActivationStats(tuple(corpus), tokens, over_zero, sums, sums_sq, info, histograms=bins)
-
-
-class _Accumulators:
-    """Running per-layer totals on the device of each layer's activations."""
-
-    TOTALS = ("over_zero", "sums", "sums_sq")
-
-    def __init__(self, layers: int, width: int, histograms: bool) -> None:
-        self.skip = 0
-        self.positions = 0
-        self.width = width
-        self.histograms = histograms
-        self.totals: dict[str, list[Any]] = {
-            name: [None] * layers for name in (*self.TOTALS, "bins")
-        }
-
-    def hook(self, layer: int) -> Any:
-        def record(module: Any, inputs: Any, output: torch.Tensor) -> None:
-            # [batch, positions, neurons]; some families flatten the first two axes. One
-            # batch is summed in float32 over a 2-D view (3x faster on CPU than float64
-            # reductions over two axes; a batch holds too few tokens to lose precision);
-            # the running totals are float64.
-            act = output.reshape(-1, self.positions, self.width)[:, self.skip :, :]
-            act = act.reshape(-1, self.width).float()
-            found = {
-                "over_zero": (act > 0).sum(0),
-                "sums": act.sum(0).double(),
-                "sums_sq": (act * act).sum(0).double(),
-            }
-            if self.histograms:
-                found["bins"] = _bin_counts(act)
-            for name, value in found.items():
-                running = self.totals[name]
-                running[layer] = value if running[layer] is None else running[layer] + value
-
-        return record
-
-    def stacked(self, name: str) -> torch.Tensor:
-        """The totals of every layer, on the CPU, [layers, ...] (zeros for a layer never seen)."""
-        import torch
-
-        size = self.width * HISTOGRAM_BINS if name == "bins" else self.width
-        dtype = torch.float64 if name in ("sums", "sums_sq") else torch.int64
-        empty = torch.zeros(size, dtype=dtype)
-        return torch.stack([empty if v is None else v.cpu() for v in self.totals[name]])
-
-
-def _bin_counts(act: torch.Tensor) -> torch.Tensor:
-    """Counts per (neuron, bin) of ``act`` [tokens, neurons], flattened to [neurons * bins]."""
-    import torch
-
-    edges = torch.tensor(HISTOGRAM_EDGES, device=act.device)
-    bins = (torch.bucketize(act, edges) + 1).masked_fill_(act <= 0, 0)
-    offsets = torch.arange(act.shape[1], device=act.device) * HISTOGRAM_BINS
-    return torch.bincount((bins + offsets).flatten(), minlength=act.shape[1] * HISTOGRAM_BINS)
 
 
 def save(stats: ActivationStats, path: Path) -> None:
@@ -379,112 +251,3 @@ def check(stats: ActivationStats, where: str) -> None:
                     f"more than its {total} tokens; the counts do not belong to these token "
                     "totals"
                 )
-
-
-def import_counts(
-    full: str,
-    prefix: str | None,
-    languages: Sequence[str],
-    model: dict[str, Any],
-    site: str,
-) -> ActivationStats:
-    """Read statistics published as ``torch.save({"total_tokens", "over_zero"})`` per language.
-
-    This is the format of Zhang et al. 2025 (``activation.{lang}.<model>.pt`` and,
-    for prompt-only counts, ``prefix.activation.{lang}.<model>.pt``).
-
-    Args:
-        full: path template with ``{lang}``, counts over prompt + response.
-        prefix: path template with ``{lang}`` for prompt-only counts, or None.
-        languages: language codes, in the order to stack them.
-        model: the model record (name, shape, ...).
-        site: the activation site the counts were taken at.
-
-    Raises:
-        ConfigError: a template has a field other than ``{lang}``, or none while
-            there are several languages (every language would read one file).
-        FormatError: a file is missing, not a ``torch.save`` file, has other keys,
-            another shape, non-integer counts, or counts above its ``total_tokens``.
-    """
-    import torch
-
-    shape = (model["num_layers"], model["neurons_per_layer"])
-    check_template(full, languages, "full counts path")
-    if prefix is not None:
-        check_template(prefix, languages, "prefix counts path")
-
-    def read(template: str) -> tuple[torch.Tensor, torch.Tensor]:
-        tokens, counts = [], []
-        for lang in languages:
-            path = Path(template.format(lang=lang))
-            total, over_zero = _published_counts(path, shape)
-            tokens.append(total)
-            counts.append(over_zero)
-        return torch.tensor(tokens, dtype=torch.int64), torch.stack(counts)
-
-    tokens, over_zero = read(full)
-    prefix_tokens, prefix_over_zero = read(prefix) if prefix else (None, None)
-    provenance = {
-        "model": model,
-        "site": site,
-        "corpus": f"imported:{Path(full).name}",
-        "corpus_sha256": None,
-    }
-    stats = ActivationStats(
-        tuple(languages), tokens, over_zero, None, None, provenance, prefix_tokens, prefix_over_zero
-    )
-    check(stats, f"statistics imported from {full}")
-    return stats
-
-
-def check_template(template: str, languages: Sequence[str], what: str) -> None:
-    """Raise unless ``template`` has ``{lang}`` (with several languages) and no other field.
-
-    Raises:
-        ConfigError: an unknown field (the allowed one is named), or no ``{lang}``
-            while ``languages`` has more than one code.
-    """
-    fields = template_fields(template, ["lang"], what)
-    if "lang" not in fields and len(set(languages)) > 1:
-        raise ConfigError(
-            f"{what} '{template}' has no {{lang}}: all {len(languages)} languages would read "
-            "that one file; put {lang} where the language code goes "
-            "(activation.{lang}.Mistral.pt)"
-        )
-
-
-def _published_counts(path: Path, shape: tuple[int, int]) -> tuple[int, torch.Tensor]:
-    """``(total_tokens, over_zero)`` of one published file, checked."""
-    import torch
-
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise FormatError(f"{path} does not exist") from None
-    except Exception as error:  # truncated, foreign or not a torch.save file at all
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        raise FormatError(
-            f"{path}: not a torch.save file of {{'total_tokens', 'over_zero'}} "
-            f"({type(error).__name__}: {first})"
-        ) from None
-    if not isinstance(data, dict) or set(data) != {"total_tokens", "over_zero"}:
-        raise FormatError(f"{path}: expected {{'total_tokens', 'over_zero'}}")
-    total, over_zero = data["total_tokens"], data["over_zero"]
-    if isinstance(total, torch.Tensor) and total.dim() == 0 and not total.dtype.is_floating_point:
-        total = total.item()
-    if type(total) is not int or total < 0:
-        raise FormatError(f"{path}: total_tokens must be a non-negative integer, got {total!r}")
-    if not isinstance(over_zero, torch.Tensor) or tuple(over_zero.shape) != shape:
-        found = tuple(over_zero.shape) if isinstance(over_zero, torch.Tensor) else over_zero
-        raise FormatError(f"{path}: over_zero is {found!r}, the model is {shape}")
-    if over_zero.dtype.is_floating_point or over_zero.dtype == torch.bool:
-        raise FormatError(f"{path}: over_zero is {over_zero.dtype}; expected integer counts")
-    if over_zero.numel() and int(over_zero.min()) < 0:
-        raise FormatError(f"{path}: over_zero has negative counts")
-    most = int(over_zero.max()) if over_zero.numel() else 0
-    if most > total:
-        raise FormatError(
-            f"{path}: over_zero reaches {most} but total_tokens is {total}; a neuron cannot be "
-            "active on more tokens than there are"
-        )
-    return total, over_zero.to(torch.int64)

@@ -6,17 +6,9 @@ sortable table, filters by model and method, a detail view per entry whose plots
 are drawn in the page from the data it embeds). Both are pure functions of the
 entries, so ``outdated(folder)`` can tell whether the pages match them.
 
-Headline score per task kind (higher is better):
-
-- ``ablation``: specificity, the mean over languages of the log own-language PPL
-  ratio minus the mean log ratio on the other languages;
-- ``steering``: the mean success rate (judged target language and fluent);
-- ``latent``: the mean drop in final target probability when the target's neurons
-  are ablated, minus the random control's mean drop;
-- ``downstream``: the mean over languages of the own-language accuracy drop minus
-  the mean drop on the other languages.
-
-Headline scores come from the summary each task's kind recomputes from the
+Each task kind declares its headline score (``TaskKind.headline``, higher is
+better) and the plots of its detail view (``TaskKind.detail``); nothing here
+knows a kind by name. Headline scores come from the summary each task's kind recomputes from the
 entry's cells (:func:`langneurons.report.submission.recomputed_summary`), never from the
 summary the file claims; a score that is not finite is not ranked.
 
@@ -33,7 +25,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,16 +34,14 @@ from pydantic import ValidationError
 from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import ConfigError, FormatError
 from langneurons.report import results as results_format
-from langneurons.report.submission import SubmissionError, finite, recomputed_summary
-from langneurons.tasks.protocol import task_kind
-from langneurons.tasks.spec import TaskSpec
-
-HEADLINES = {
-    "ablation": "specificity",
-    "steering": "fluent success",
-    "latent": "latent drop",
-    "downstream": "accuracy-drop specificity",
-}
+from langneurons.report.submission import (
+    SubmissionError,
+    cell_results,
+    finite,
+    recomputed_summary,
+)
+from langneurons.tasks.protocol import View, task_kind
+from langneurons.tasks.spec import TaskFields, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -75,14 +65,7 @@ def headline(task: results_format.TaskRecord) -> float | None:
         FormatError: the task's spec or cells cannot be summarised.
     """
     summary = summary_of(task)
-    value = None
-    if task.kind in ("ablation", "downstream"):
-        value = summary.get("specificity")
-    elif task.kind == "steering":
-        value = summary.get("mean_success")
-    elif task.kind == "latent" and {"mean_target_drop", "mean_control_drop"} <= set(summary):
-        value = summary["mean_target_drop"] - summary["mean_control_drop"]
-    return finite(value)
+    return finite(task_kind(task.kind).headline.score(summary))
 
 
 def summary_of(task: results_format.TaskRecord) -> dict[str, float]:
@@ -95,15 +78,23 @@ def summary_of(task: results_format.TaskRecord) -> dict[str, float]:
         FormatError: unknown kind, a spec the kind rejects, or cells it cannot summarise.
     """
     try:
-        kind = task_kind(task.kind)
-        fields = kind.spec_model.model_validate(task.spec)
+        return recomputed_summary(_spec_of(task), task.cells)
+    except SubmissionError as error:
+        raise FormatError(f"task {task.name!r}: {error}") from None
+
+
+def _spec_of(task: results_format.TaskRecord) -> TaskSpec[TaskFields]:
+    """The task spec a results file records, validated by its kind.
+
+    Raises:
+        FormatError: unknown kind, or a spec the kind rejects.
+    """
+    try:
+        fields = task_kind(task.kind).spec_model.model_validate(task.spec)
     except (ConfigError, ValidationError) as error:
         first = str(error).splitlines()[0]
         raise FormatError(f"task {task.name!r}: cannot read its spec ({first})") from None
-    try:
-        return recomputed_summary(TaskSpec(Path(f"{task.name}.yaml"), fields), task.cells)
-    except SubmissionError as error:
-        raise FormatError(f"task {task.name!r}: {error}") from None
+    return TaskSpec(Path(f"{task.name}.yaml"), fields)
 
 
 def entries(folder: Path) -> list[Entry]:
@@ -245,48 +236,30 @@ def script_json(data: Any) -> str:
     return text
 
 
-def _kind_of(found: list[Entry], name: str) -> str:
-    for entry in found:
-        for task in entry.results.tasks:
-            if task.name == name:
-                return task.kind
-    return "?"
-
-
 def _describe(found: list[Entry], name: str) -> str:
-    kind = _kind_of(found, name)
-    return f"{kind} task, {HEADLINES.get(kind, '?')}"
+    kind = next(t.kind for e in found for t in e.results.tasks if t.name == name)
+    return f"{kind} task, {task_kind(kind).headline.label}"
 
 
 def _detail(entry: Entry) -> dict[str, Any]:
-    r = entry.results
-    detail: dict[str, Any] = {"layers": r.neuron_set.per_layer}
-    for task in r.tasks:
-        if task.kind == "ablation":
-            detail["heatmap"] = [
-                [c.params["ablate"], c.params["eval"], finite(c.metrics["ratio"])]
-                for c in task.cells
-            ]
-        elif task.kind == "downstream":
-            detail["downstream"] = [
-                [c.params["ablate"], c.params["eval"], finite(c.metrics["drop"])]
-                for c in task.cells
-            ]
-        elif task.kind == "steering":
-            detail["steering"] = [
-                [c.id, *(finite(c.metrics[m]) for m in ("success", "baseline", "control"))]
-                for c in task.cells
-            ]
-        elif task.kind == "latent":
-            detail["latent"] = [
-                [
-                    c.id,
-                    *([finite(v) for v in c.curves.get(k, [])] for k in ("p_target", "p_latent")),
-                ]
-                for c in task.cells
-                if c.id.startswith("translation[")
-            ]
-    return detail
+    """The entry's plots: each task's, as its kind declares them, then its neurons per layer."""
+    views = []
+    for task in entry.results.tasks:
+        for view in task_kind(task.kind).detail(_spec_of(task), cell_results(task.cells)):
+            views.append({"task": task.name, **asdict(view), "rows": _finite(view.rows)})
+    per_layer = entry.results.neuron_set.per_layer
+    layers = [[lang, counts, k, False] for k, (lang, counts) in enumerate(per_layer.items())]
+    views.append(asdict(View("curves", "neurons per layer, per language", layers)))
+    return {"views": views}
+
+
+def _finite(data: Any) -> Any:
+    """``data`` with every non-finite number as None (JSON has no NaN)."""
+    if isinstance(data, float):
+        return finite(data)
+    if isinstance(data, list | tuple):
+        return [_finite(x) for x in data]
+    return data
 
 
 def page(found: list[Entry], tasks: list[str]) -> str:

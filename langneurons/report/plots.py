@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from langneurons.atomic_write import atomic_path
 from langneurons.neurons.comparison import Comparison
-from langneurons.tasks.protocol import CellResult
+from langneurons.tasks.protocol import Figure, Series
 
 
 def layer_distribution(result: Comparison, path: Path) -> None:
@@ -37,68 +36,50 @@ def layer_distribution(result: Comparison, path: Path) -> None:
     _save(figure, path)
 
 
-def latent_curves(cells: Mapping[str, CellResult], path: Path) -> None:
-    """Per-layer answer probabilities of each cell, in the style of Wendler et al. 2024.
-
-    Solid: the unmodified model (target blue, English orange) with 95 % bands;
-    dashed: the same with the target language's neurons ablated.
-    """
+def draw(figure: Figure, path: Path) -> None:
+    """Draw a kind's figure: its panels side by side (up to four a row), sharing the y axis."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    columns = min(4, len(cells))
-    rows = -(-len(cells) // columns)
-    figure, axes = plt.subplots(
-        rows, columns, figsize=(3.4 * columns, 2.8 * rows), sharey=True, squeeze=False
-    )
+    panels = list(figure.panels)
+    columns = min(4, len(panels))
+    rows = -(-len(panels) // columns)
+    size = (4.5, 3.0) if len(panels) == 1 else (3.4 * columns, 2.8 * rows)
+    drawn, axes = plt.subplots(rows, columns, figsize=size, sharey=True, squeeze=False)
     flat = list(axes.flat)
-    for axis, (cell_id, result) in zip(flat, cells.items(), strict=False):
-        for name, colour, label in (
-            ("p_target", "tab:blue", "target"),
-            ("p_latent", "tab:orange", "English"),
-        ):
-            if name in result.curves:
-                _band(axis, result.curves[name], result.curves[f"{name}_band"], colour, label)
-            if f"ablated_{name}" in result.curves:
-                axis.plot(
-                    result.curves[f"ablated_{name}"],
-                    color=colour,
-                    linestyle="--",
-                    label=f"{label}, ablated",
-                )
-        axis.set_title(cell_id, fontsize=9)
+    for axis, panel in zip(flat, panels, strict=False):
+        for series in panel.series:
+            _curve(axis, series)
+        if panel.reference is not None:
+            value, label = panel.reference
+            axis.axhline(value, color="grey", linestyle=":", label=label)
+        if panel.y_limits is not None:
+            axis.set_ylim(*panel.y_limits)
+        axis.set_title(panel.title, fontsize=9)
         axis.set_xlabel("layer")
         axis.grid(alpha=0.3)
-    flat[0].set_ylabel("probability")
+    flat[0].set_ylabel(panels[0].y_label)
     flat[0].legend(fontsize=7)
-    for axis in flat[len(cells) :]:
+    for axis in flat[len(panels) :]:
         axis.set_visible(False)
-    _save(figure, path)
+    _save(drawn, path)
 
 
-def probe_curve(result: CellResult, path: Path) -> None:
-    """The input-language probe's held-out accuracy per layer, against chance."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(4.5, 3))
-    axis.plot(result.curves["probe_accuracy"], color="tab:green", marker="o", markersize=3)
-    axis.axhline(result.metrics["chance"], color="grey", linestyle=":", label="chance")
-    axis.set_ylim(0, 1.02)
-    axis.set_title(f"input language, {result.metrics['classes']:.0f} languages", fontsize=9)
-    axis.set_xlabel("layer")
-    axis.set_ylabel("held-out accuracy")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=7)
-    _save(figure, path)
+def _curve(axis: Any, series: Series) -> None:
+    style = {"color": series.colour, "label": series.label}
+    if series.dashed:
+        style["linestyle"] = "--"
+    if series.markers:
+        axis.plot(series.values, marker="o", markersize=3, **style)
+    else:
+        axis.plot(series.values, **style)
+    if series.band is not None:
+        _band(axis, list(series.values), list(series.band), series.colour)
 
 
-def _band(axis: Any, mean: list[float], band: list[float], colour: str, label: str) -> None:
-    axis.plot(mean, color=colour, label=label)
+def _band(axis: Any, mean: list[float], band: list[float], colour: str) -> None:
     axis.fill_between(
         range(len(mean)),
         [m - b for m, b in zip(mean, band, strict=True)],

@@ -1,37 +1,55 @@
-"""Results files, format ``langneurons.results/1``: the only source of the leaderboard.
+"""Results files, format ``langneurons.results/2``: the only source of the leaderboard.
 
 One file per run: the model with its resolved revision, dtype and device; the
 neuron set's sha256, method and size; every task with its spec hash, its cells
 (metrics and pass/fail) and its summary scores; the environment; the seeds; the
 wall time of each phase; whether every planned cell ran (``complete``); and
 ``sha256``, the hash of the canonical JSON of all the rest, so that an edit after
-the run shows. Written atomically as strict JSON; the reader rejects other versions.
+the run shows. Written atomically as strict JSON. Every field is required; one
+that can be unknown is nullable and says what null means.
 
 A measured value that is NaN or infinite is written as ``null``: JSON has no such
 numbers, and its cell has failed with a message naming the metric (the reader
 refuses a passed cell with a null metric, and any non-finite number).
+
+The reader reads ``langneurons.results/2`` only. :func:`upgrade` converts a
+``langneurons.results/1`` file (``langneurons upgrade FILE``): /1 grew fields the
+reader filled in silently; /2 holds them explicitly (docs/formats.md lists them).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+    with_config,
+)
+from typing_extensions import TypedDict  # pydantic reads typing's TypedDict from Python 3.12 on
 
 from langneurons.atomic_write import atomic_write_text
 from langneurons.canonical import sha256_of
 from langneurons.errors import FormatError
 from langneurons.input_files import load_json
 
-FORMAT = "langneurons.results/1"
+FORMAT = "langneurons.results/2"
+FORMAT_1 = "langneurons.results/1"  # refused by the reader, converted by upgrade()
+_STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    model_config = _STRICT
 
 
 class CellRecord(_Strict):
@@ -43,10 +61,11 @@ class CellRecord(_Strict):
     passed: bool = Field(description="every check of the cell held")
     failures: list[str] = Field(description="the checks that did not hold")
     curves: dict[str, list[float | None]] = Field(
-        default_factory=dict, description="per-layer series, for kinds that measure them"
+        description="per-layer series, one value per layer ({} for kinds without them); "
+        "null: not finite"
     )
     info: dict[str, str] = Field(
-        default_factory=dict, description="facts that are not numbers, e.g. task hashes"
+        description="facts that are not numbers, e.g. task hashes ({} when there are none)"
     )
 
     @model_validator(mode="after")
@@ -78,33 +97,86 @@ class NeuronSetRecord(_Strict):
     method: dict[str, Any] = Field(description="method name and parameters")
     source: str = Field(description="the file, or where the identified set was cached")
     neurons: dict[str, int] = Field(description="neurons per language")
-    per_layer: dict[str, list[int]] = Field(
-        default_factory=dict, description="neurons per language and layer"
+    per_layer: dict[str, list[int]] = Field(description="neurons per language and layer")
+    statistics: dict[str, Any] | None = Field(
+        description="what the set was identified on; null: the set does not say (imported)"
     )
-    statistics: dict[str, Any] | None = Field(description="what the set was identified on")
+
+
+@with_config(_STRICT)
+class ModelRecord(TypedDict):
+    """The model under test, as the run loaded it."""
+
+    name: Annotated[str, Field(description="the name shown in tables and file names")]
+    source: Annotated[str, Field(description="what was given: alias target, hub id or folder")]
+    revision: Annotated[
+        str | None,
+        Field(description="hub commit, gguf-sha256:… or local-sha256:…; null: none resolved"),
+    ]
+    architecture: Annotated[str, Field(description="Hugging Face architecture name")]
+    family: Annotated[str, Field(description="the adapter's model family")]
+    num_layers: Annotated[int, Field(description="decoder layers")]
+    neurons_per_layer: Annotated[int, Field(description="neurons at the site per layer")]
+    dtype: Annotated[str, Field(description="dtype the model ran in")]
+    device: Annotated[str, Field(description="device the model ran on")]
+    dtype_choice: Annotated[
+        str | None,
+        Field(description="why that dtype; null: not recorded (upgraded from results/1)"),
+    ]
+
+
+@with_config(_STRICT)
+class LockRecord(TypedDict):
+    """How the installed set-up compares with the repository's ``requirements.lock``."""
+
+    sha256: Annotated[str, Field(description="sha256 of requirements.lock")]
+    differs: Annotated[list[str], Field(description="every pin the installed versions differ from")]
+
+
+@with_config(_STRICT)
+class EnvironmentRecord(TypedDict):
+    """Where the run happened: versions of the package, its libraries and Python."""
+
+    langneurons: Annotated[str, Field(description="langneurons version")]
+    git_sha: Annotated[str | None, Field(description="commit of the checkout; null: no git")]
+    git_dirty: Annotated[bool, Field(description="tracked files differed from the commit")]
+    torch: Annotated[str, Field(description="torch version")]
+    transformers: Annotated[str, Field(description="transformers version")]
+    judges: Annotated[dict[str, str], Field(description="language judges' versions")]
+    lm_eval: Annotated[
+        str | None,
+        Field(description="lm-eval version; null: not installed, or not recorded (results/1)"),
+    ]
+    lock: Annotated[
+        LockRecord | None,
+        Field(
+            description="the lock and the pins that differ; null: unknown (no requirements.lock"
+            " beside the package, or not recorded: upgraded from results/1)"
+        ),
+    ]
+    python: Annotated[str, Field(description="Python version")]
+    platform: Annotated[str, Field(description="platform string")]
 
 
 class Results(_Strict):
     """A results file."""
 
-    format: str = Field(description=f"always {FORMAT}")
-    created: datetime = Field(description="UTC time the file was written")
-    model: dict[str, Any] = Field(
-        description="name, source, revision, architecture, shape, dtype, device"
-    )
-    neuron_set: NeuronSetRecord
-    tasks: list[TaskRecord]
-    environment: dict[str, Any] = Field(description="package, git, torch, transformers, Python")
+    format: Literal["langneurons.results/2"] = Field(description=f"always {FORMAT}")
+    created: AwareDatetime = Field(description="UTC time the file was written")
+    model: ModelRecord = Field(description="the model under test")
+    neuron_set: NeuronSetRecord = Field(description="the neuron set under test")
+    tasks: list[TaskRecord] = Field(description="every task of the run, with its cells")
+    environment: EnvironmentRecord = Field(description="package, git, libraries, Python")
     seeds: dict[str, int] = Field(description="seed of every random element")
     timings: dict[str, float] = Field(description="seconds per phase, and the total wall time")
-    command: str = Field(default="", description="the command line that produced the file")
+    command: str = Field(description="the command line that produced the file")
     complete: bool | None = Field(
-        default=None,
         description="every planned cell ran (false: interrupted or deselected); "
-        "null in files written before this field",
+        "null: not recorded (upgraded from results/1)"
     )
-    sha256: str | None = Field(
-        default=None, description="sha256 of the canonical JSON of every other field"
+    sha256: str = Field(
+        pattern="^[0-9a-f]{64}$",
+        description="sha256 of the canonical JSON of every other field",
     )
 
 
@@ -114,21 +186,103 @@ def to_dict(results: Results) -> dict[str, Any]:
 
 
 def from_dict(data: Any, where: str = "results") -> Results:
-    """Validate the JSON form.
+    """Validate the JSON form (``langneurons.results/2`` only).
 
     Raises:
-        FormatError: another format version, or a schema violation.
+        FormatError: results/1 (with the command that upgrades it), another
+            format, or a schema violation.
     """
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        found = data.get("format") if isinstance(data, dict) else None
+    found = data.get("format") if isinstance(data, dict) else None
+    if found == FORMAT_1:
+        raise FormatError(
+            f"{where} is {FORMAT_1}; this version reads {FORMAT}: run `langneurons upgrade {where}`"
+        )
+    if found != FORMAT:
         raise FormatError(f"{where} has format {found!r}; this version reads {FORMAT}")
     try:
         return Results.model_validate(data)
     except ValidationError as error:
-        problem = error.errors()[0]
+        raise FormatError(f"{where}: {_problem(error)}") from None
+
+
+def new(fields: dict[str, Any], where: str = "results") -> Results:
+    """Validate every field of a results file but ``sha256``, and add the hash of their content.
+
+    How results are made (the pytest plugin, :func:`upgrade`).
+
+    Raises:
+        FormatError: as :func:`from_dict`.
+    """
+    draft = from_dict({**fields, "sha256": "0" * 64}, where)  # content_sha256 leaves it out
+    return draft.model_copy(update={"sha256": content_sha256(to_dict(draft))})
+
+
+def upgrade(data: Any, where: str = "results") -> Results:
+    """The ``langneurons.results/2`` form of a results file's parsed JSON.
+
+    A /2 file is validated and returned as it is. A /1 file must carry the
+    hash of its content, and match it; then each field /1 read with a default
+    when absent is filled explicitly: ``complete`` null (not recorded), a
+    cell's ``info`` ``{}`` (none recorded), ``model.dtype_choice``,
+    ``environment.lm_eval`` and ``environment.lock`` null (not recorded), and a
+    cell's ``layers`` metric, where it lacks one and its curves share one
+    length, that length (the curves hold one value per layer). Nothing else is
+    filled: /1 files without a hash predate ``command`` and ``per_layer`` too.
+    The result carries the hash of its new content.
+
+    Raises:
+        FormatError: neither version, no hash or another one, or a field
+            missing that /1 always had.
+    """
+    found = data.get("format") if isinstance(data, dict) else None
+    if found == FORMAT:
+        return from_dict(data, where)
+    if found != FORMAT_1:
+        raise FormatError(f"{where} has format {found!r}; upgrade reads {FORMAT_1}")
+    claimed = data.get("sha256")
+    if claimed is None:
         raise FormatError(
-            f"{where}: {'.'.join(map(str, problem['loc']))}: {problem['msg']}"
-        ) from None
+            f"{where} has no sha256 (written before results carried the hash of their content),"
+            " so its content cannot be checked: run the benchmark again"
+        )
+    if claimed != content_sha256(data):
+        raise FormatError(f"{where}: content does not match its sha256 (edited after the run)")
+    try:
+        results = new(_filled(data), where)
+    except FormatError as error:
+        raise FormatError(f"{error} (not a {FORMAT_1} file as the benchmark writes it)") from None
+    for task in results.tasks:
+        for cell in task.cells:
+            lengths = {len(values) for values in cell.curves.values()}
+            if "layers" not in cell.metrics and len(lengths) == 1:
+                cell.metrics["layers"] = float(lengths.pop())
+    return results.model_copy(update={"sha256": content_sha256(to_dict(results))})
+
+
+def _filled(data: dict[str, Any]) -> dict[str, Any]:
+    """A copy of results/1 ``data`` without its hash, as results/2 but for ``layers``."""
+    filled = copy.deepcopy({key: value for key, value in data.items() if key != "sha256"})
+    filled["format"] = FORMAT
+    filled.setdefault("complete", None)
+    for record, keys in (("model", ["dtype_choice"]), ("environment", ["lm_eval", "lock"])):
+        if isinstance(filled.get(record), dict):
+            for key in keys:
+                filled[record].setdefault(key, None)
+    for task in _objects(filled.get("tasks")):
+        for cell in _objects(task.get("cells")):
+            cell.setdefault("info", {})
+    return filled
+
+
+def _objects(value: Any) -> list[dict[str, Any]]:
+    """The objects in a JSON list; none for anything else (the schema check names it)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _problem(error: ValidationError) -> str:
+    """The first schema violation: key path and message."""
+    problem = error.errors()[0]
+    return f"{'.'.join(map(str, problem['loc']))}: {problem['msg']}"
 
 
 def load(path: Path) -> Results:
@@ -139,7 +293,6 @@ def load(path: Path) -> Results:
 def dump(results: Results, path: Path) -> None:
     """Write ``results`` atomically, with the hash of its content."""
     data = to_dict(results)
-    data.pop("sha256")
     data["sha256"] = content_sha256(data)
     text = json.dumps(data, indent=1, ensure_ascii=False, allow_nan=False)
     atomic_write_text(Path(path), text + "\n")
@@ -158,3 +311,74 @@ def content_sha256(data: dict[str, Any]) -> str:
 def now() -> datetime:
     """Return the current time, timezone-aware UTC."""
     return datetime.now(timezone.utc)
+
+
+def cell_record(
+    cell_id: str,
+    params: Mapping[str, str],
+    metrics: Mapping[str, float],
+    failures: Sequence[str],
+    curves: Mapping[str, Sequence[float]],
+    info: Mapping[str, str],
+) -> CellRecord:
+    """One evaluated cell as results files hold it: non-finite numbers as null (the cell failed)."""
+    return CellRecord(
+        id=cell_id,
+        params=dict(params),
+        metrics={k: finite_or_none(v) for k, v in metrics.items()},
+        passed=not failures,
+        failures=list(failures),
+        curves={k: [finite_or_none(v) for v in values] for k, values in curves.items()},
+        info=dict(info),
+    )
+
+
+def task_record(
+    name: str,
+    kind: str,
+    version: int,
+    spec: dict[str, Any],
+    cells: Sequence[CellRecord],
+    summary: Mapping[str, float],
+) -> TaskRecord:
+    """One task of a run, with the hash of its validated spec."""
+    return TaskRecord(
+        name=name,
+        kind=kind,
+        version=version,
+        spec_sha256=sha256_of(spec),
+        spec=spec,
+        cells=list(cells),
+        summary={k: finite_or_none(v) for k, v in summary.items()},
+    )
+
+
+def build(
+    created: datetime,
+    model: ModelRecord,
+    neuron_set: NeuronSetRecord,
+    tasks: Sequence[TaskRecord],
+    environment: Mapping[str, object],
+    seeds: Mapping[str, int],
+    timings: Mapping[str, float],
+    command: str,
+    complete: bool,
+) -> Results:
+    """A run's results for one neuron set, validated and carrying the hash of its content.
+
+    Raises:
+        FormatError: a record that does not validate (a bug of the writer).
+    """
+    fields = {
+        "format": FORMAT,
+        "created": created.isoformat(),
+        "model": dict(model),
+        "neuron_set": neuron_set.model_dump(mode="json"),
+        "tasks": [task.model_dump(mode="json") for task in tasks],
+        "environment": dict(environment),
+        "seeds": dict(seeds),
+        "timings": dict(timings),
+        "command": command,
+        "complete": complete,
+    }
+    return new(fields)

@@ -2,7 +2,7 @@
 
 A results file is untrusted input: its ``sha256`` shows an edit only to an honest
 reader, and every string in it may be crafted. A submission is accepted when it
-parses as ``langneurons.results/1``, its content matches the ``sha256`` it carries,
+parses as ``langneurons.results/2``, its content matches the ``sha256`` it carries,
 every task's spec matches its ``spec_sha256`` *and* the shipped task file of that
 name and version, its cells are exactly the task's (none missing, none extra, none
 twice, same params), every number is finite, the run was not interrupted, each
@@ -32,7 +32,7 @@ from langneurons.errors import FormatError, LangneuronsError
 from langneurons.input_files import parse_json, read_text
 from langneurons.report import results as results_format
 from langneurons.tasks.protocol import Cell, CellResult, task_kind
-from langneurons.tasks.spec import TaskSpec, load_task, spec_sha256
+from langneurons.tasks.spec import TaskFields, TaskSpec, load_task, spec_sha256
 
 NAME_LIMIT = 100  # characters of a model or method name that names a file
 SHOWN = 3  # offending items named in one line; the rest are counted
@@ -82,8 +82,21 @@ def check_filed(leaderboard: Path, tasks: Path) -> list[str]:
     return problems
 
 
+def cell_results(cells: Sequence[results_format.CellRecord]) -> dict[str, CellResult]:
+    """A results file's cells as their kind reads them (by id); a null number enters as NaN."""
+    return {
+        cell.id: CellResult(
+            {k: math.nan if v is None else float(v) for k, v in cell.metrics.items()},
+            list(cell.failures),
+            {k: [math.nan if x is None else x for x in v] for k, v in cell.curves.items()},
+            dict(cell.info),
+        )
+        for cell in cells
+    }
+
+
 def recomputed_summary(
-    task: TaskSpec, cells: Sequence[results_format.CellRecord]
+    task: TaskSpec[TaskFields], cells: Sequence[results_format.CellRecord]
 ) -> dict[str, float]:
     """The summary scores ``task``'s kind computes from these cell records.
 
@@ -93,17 +106,8 @@ def recomputed_summary(
     Raises:
         SubmissionError: the kind cannot summarise the cells (e.g. a metric is missing).
     """
-    results = {
-        cell.id: CellResult(
-            {k: math.nan if v is None else float(v) for k, v in cell.metrics.items()},
-            list(cell.failures),
-            {k: [math.nan if x is None else x for x in v] for k, v in cell.curves.items()},
-            dict(cell.info),
-        )
-        for cell in cells
-    }
     try:
-        return dict(task_kind(task.kind).summarize(task, results).scores)
+        return dict(task_kind(task.kind).summarize(task, cell_results(cells)).scores)
     except KeyError as error:
         raise SubmissionError(
             f"cannot recompute the summary: a cell lacks metric {error}"
@@ -143,16 +147,13 @@ def _read(path: Path) -> str:
 
 
 def _content_reasons(data: dict[str, Any]) -> list[str]:
-    claimed = data.get("sha256")
-    if claimed is None:
-        return ["no sha256: the file predates content hashes; run the benchmark again"]
-    if claimed != results_format.content_sha256(data):
+    if data["sha256"] != results_format.content_sha256(data):  # present: the reader requires it
         return ["content does not match its sha256: the file was edited after the run"]
     return []
 
 
 def _task_reasons(parsed: results_format.Results, tasks: Path) -> list[str]:
-    complete = parsed.complete  # None: a file from before the field; its cells are counted
+    complete = parsed.complete  # None: not recorded (upgraded from results/1); cells are counted
     if not parsed.tasks:
         return ["no tasks"]
     shipped = {task.name: task for task in (load_task(p) for p in sorted(tasks.glob("*.yaml")))}
@@ -225,7 +226,10 @@ def _finite_reasons(record: results_format.TaskRecord) -> list[str]:
 
 
 def _cell_reasons(
-    task: TaskSpec, expected: list[Cell], record: results_format.TaskRecord, missing: bool
+    task: TaskSpec[TaskFields],
+    expected: list[Cell],
+    record: results_format.TaskRecord,
+    missing: bool,
 ) -> list[str]:
     """Lines for cells that are not exactly the task's (missing, extra, twice, other params)."""
     name = f"task {_quote(task.name)}"
@@ -256,7 +260,7 @@ def _cell_reasons(
 
 
 def _failure_reasons(
-    task: TaskSpec, expected: list[Cell], record: results_format.TaskRecord
+    task: TaskSpec[TaskFields], expected: list[Cell], record: results_format.TaskRecord
 ) -> list[str]:
     """Lines for cells whose ``failures`` differ from what their kind's checks give.
 
@@ -308,20 +312,11 @@ def _failure_reasons(
 
 
 def _checked_metrics(record: results_format.CellRecord) -> dict[str, float]:
-    """A record's metrics (all finite) as its checks read them.
-
-    Files written before cells recorded ``layers`` (the layers a latent cell's
-    lens decoded) lack it; a cell's curves hold one value per layer, so their
-    common length stands in for it.
-    """
-    metrics = {key: value for key, value in record.metrics.items() if value is not None}
-    lengths = {len(values) for values in record.curves.values()}
-    if "layers" not in metrics and len(lengths) == 1:
-        metrics["layers"] = float(lengths.pop())
-    return metrics
+    """A record's metrics as its checks read them (the caller skips records with a null)."""
+    return {key: value for key, value in record.metrics.items() if value is not None}
 
 
-def _summary_reasons(task: TaskSpec, record: results_format.TaskRecord) -> list[str]:
+def _summary_reasons(task: TaskSpec[TaskFields], record: results_format.TaskRecord) -> list[str]:
     """Lines for summary scores that differ from what the task's kind computes from the cells."""
     name = f"task {_quote(task.name)}"
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from langneurons.errors import ConfigError, LangneuronsError
+from langneurons.text.sources import udhr
 
 EXAMPLES = """examples:
   langneurons prepare --model gemma-3-270m --model smollm2-135m
@@ -29,6 +30,7 @@ EXAMPLES = """examples:
   langneurons lm-eval-tasks --out lm_eval_tasks --langs en,zh,ru
   langneurons leaderboard submit results/gemma-3-270m_lape_20261122T120000Z.json
   langneurons leaderboard build
+  langneurons upgrade results/*.json
 """
 
 
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     from langneurons.models.handle import DEVICES, DTYPES  # light: no torch
+    from langneurons.neurons.identification import describe_methods  # light: no torch
 
     parser = argparse.ArgumentParser(
         prog="langneurons", epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -57,7 +60,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     prepare.set_defaults(run=_prepare)
 
-    ident = sub.add_parser("identify", help="identify a neuron set (statistics cached)")
+    ident = sub.add_parser(
+        "identify",
+        help="identify a neuron set (statistics cached)",
+        epilog=describe_methods(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ident.add_argument("--method", default="lape", help="registered method (default: lape)")
     ident.add_argument("--model", default="gemma-3-270m", help="alias, hub id or folder")
     ident.add_argument("--revision", default=None, help="hub revision")
@@ -65,7 +73,9 @@ def _parser() -> argparse.ArgumentParser:
         "--langs", default="en,de,fr,es,ru,zh,ja,vi,id", help="comma-separated codes"
     )
     ident.add_argument(
-        "--data", default="udhr", help="corpus, source or source:path (default: udhr)"
+        "--data",
+        default=udhr.NAME,
+        help=f"corpus, source or source:path (default: {udhr.NAME})",
     )
     ident.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
     ident.add_argument("--dtype", default="auto", choices=DTYPES, help="default: auto")
@@ -119,6 +129,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.set_defaults(run=_validate)
 
+    upgrade = sub.add_parser("upgrade", help="convert results files to the current format in place")
+    upgrade.add_argument("files", nargs="+", type=Path, help="results files (results/1)")
+    upgrade.set_defaults(run=_upgrade)
+
     choice = sub.add_parser(
         "lm-eval-tasks", help="write the concepts multiple-choice set as lm-eval tasks"
     )
@@ -146,19 +160,24 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
         "--shape", default=None, help="LAYERSxNEURONS, instead of the model's config"
     )
     parser.add_argument(
-        "--site", default="model.layers.{i}.mlp.act_fn", help="site template with --shape"
+        "--architecture",
+        default="LlamaForCausalLM",
+        help="with --shape: the model's Hugging Face architecture, whose adapter names the site"
+        " (default: LlamaForCausalLM)",
     )
 
 
 def _model_record(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
     """The model record and site of an imported file, from --shape or the model's config."""
+    from langneurons.models.architecture import architecture_named
+
     if args.shape:
         layers, _, width = args.shape.lower().partition("x")
         if not (layers.isdigit() and width.isdigit()):
             raise ConfigError(f"--shape {args.shape}: expected LAYERSxNEURONS, e.g. 32x11008")
+        site = architecture_named(args.architecture).site
         record = {"name": args.model, "source": None, "revision": None, "architecture": None}
-        return {**record, "num_layers": int(layers), "neurons_per_layer": int(width)}, args.site
-    from langneurons.models.architecture import architecture_named
+        return {**record, "num_layers": int(layers), "neurons_per_layer": int(width)}, site
     from langneurons.models.handle import model_shape, resolve_model
 
     source = resolve_model(args.model)
@@ -221,14 +240,14 @@ def _identify(args: argparse.Namespace) -> None:
 
 
 def _import_neurons(args: argparse.Namespace) -> None:
-    from langneurons.neurons import neuron_set
+    from langneurons.neurons import importers, neuron_set
     from langneurons.text.languages import check_languages
 
     languages = check_languages(args.languages.split(","), "--languages")
     if not args.file.is_file():  # before --model, which may convert a packaged model
         raise ConfigError(f"{args.file}: no such file")
     model, site = _model_record(args)
-    imported = neuron_set.import_published(args.file, languages, model, site)
+    imported = importers.import_published(args.file, languages, model, site)
     neuron_set.dump(imported, args.out)
     print(
         f"{args.out}: {', '.join(f'{lang} {imported.count(lang)}' for lang in imported.languages)}"
@@ -236,15 +255,15 @@ def _import_neurons(args: argparse.Namespace) -> None:
 
 
 def _import_stats(args: argparse.Namespace) -> None:
-    from langneurons.neurons import statistics
+    from langneurons.neurons import importers, statistics
     from langneurons.text.languages import check_languages
 
     languages = check_languages(args.languages.split(","), "--languages")
-    statistics.check_template(args.full, languages, "--full")  # before --model: cheap first
+    importers.check_template(args.full, languages, "--full")  # before --model: cheap first
     if args.prefix is not None:
-        statistics.check_template(args.prefix, languages, "--prefix")
+        importers.check_template(args.prefix, languages, "--prefix")
     model, site = _model_record(args)
-    stats = statistics.import_counts(args.full, args.prefix, languages, model, site)
+    stats = importers.import_counts(args.full, args.prefix, languages, model, site)
     statistics.save(stats, args.out)
     tokens = ", ".join(
         f"{lang} {n}" for lang, n in zip(languages, stats.tokens.tolist(), strict=True)
@@ -298,6 +317,27 @@ def _validate(args: argparse.Namespace) -> None:
         else:
             neuron_set.from_dict(data, str(path))
             print(f"{path}: neuron set")
+
+
+def _upgrade(args: argparse.Namespace) -> None:
+    """Rewrite each results/1 file as results/2; a results/2 file stays as it is.
+
+    Every file is checked before any is written: one refused file leaves them all unchanged.
+    """
+    from langneurons.input_files import load_json
+    from langneurons.report import results
+
+    upgraded = []
+    for path in args.files:
+        data = load_json(path, "results file")
+        converted = results.upgrade(data, str(path))
+        if data["format"] == results.FORMAT:
+            print(f"{path}: already {results.FORMAT}, unchanged")
+        else:
+            upgraded.append((path, converted))
+    for path, converted in upgraded:
+        results.dump(converted, path)
+        print(f"{path}: {results.FORMAT_1} -> {results.FORMAT}")
 
 
 def _lm_eval_tasks(args: argparse.Namespace) -> None:

@@ -13,7 +13,7 @@ statistics.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -35,11 +35,13 @@ from langneurons.neurons import stats_cache as cache
 from langneurons.neurons.identification import identify, is_method, method
 from langneurons.paths import neuron_sets_dir
 from langneurons.registry import unknown_message
+from langneurons.report.results import ModelRecord, NeuronSetRecord
 from langneurons.tasks.context import RunContext, Timings
-from langneurons.tasks.protocol import task_kind
-from langneurons.tasks.spec import TaskSpec, budget_where, load_task
-from langneurons.text.corpus import CorpusSpec, check_source, corpus_sha256, paragraphs
+from langneurons.tasks.protocol import Cell, CellResult, task_kind
+from langneurons.tasks.spec import TaskFields, TaskSpec, budget_where, load_task
+from langneurons.text.corpus import CorpusSpec, check_source, corpus_sha256, paragraphs, source
 from langneurons.text.languages import check_languages
+from langneurons.text.sources import udhr
 from langneurons.text.windows import check_budget
 
 if TYPE_CHECKING:
@@ -48,8 +50,6 @@ if TYPE_CHECKING:
     from langneurons.neurons.statistics import ActivationStats
 
 STATISTICS_WINDOW = 512
-#: hub sources, read when used: checking them up front would download
-_READ_WHEN_USED = ("flores", "wikipedia")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class RunOptions:
     dtype: Dtype = "auto"
     batch_size: int = 4
     seed: int = 0
-    identify_data: str = "udhr"
+    identify_data: str = udhr.NAME
     progress: bool = True
     trust_task_code: bool = False
 
@@ -87,6 +87,8 @@ class BenchmarkSession:
         self._handle: ModelHandle | None = None
         self._stats: ActivationStats | None = None
         self._contexts: dict[str, RunContext] = {}
+        self._evaluators: dict[tuple[str, str], Callable[[Cell], CellResult]] = {}
+        self._records: dict[str, tuple[ModelRecord, NeuronSetRecord]] = {}
         if options.batch_size < 1:
             raise ConfigError(f"--batch-size must be at least 1, got {options.batch_size}")
         check_device(options.device)
@@ -186,6 +188,42 @@ class BenchmarkSession:
             )
         return self._contexts[spec]
 
+    def evaluator(self, spec: str, task: TaskSpec[TaskFields]) -> Callable[[Cell], CellResult]:
+        """The cell evaluator of ``task`` for set ``spec``, made once: it shares work between cells."""
+        key = (spec, task.name)
+        if key not in self._evaluators:
+            self._evaluators[key] = task_kind(task.kind).evaluator(task, self.context(spec))
+        return self._evaluators[key]
+
+    def records(self, spec: str) -> tuple[ModelRecord, NeuronSetRecord]:
+        """The model and neuron-set records of ``spec`` as results files hold them, built once."""
+        if spec not in self._records:
+            chosen, info = self.context(spec).neuron_set, self.context(spec).handle.info
+            model = ModelRecord(
+                name=info.name,
+                source=info.source,
+                revision=info.revision,
+                architecture=info.architecture,
+                family=info.family,
+                num_layers=info.num_layers,
+                neurons_per_layer=info.neurons_per_layer,
+                dtype=info.dtype,
+                device=info.device,
+                dtype_choice=info.dtype_choice,
+            )
+            self._records[spec] = (
+                model,
+                NeuronSetRecord(
+                    sha256=chosen.sha256(),
+                    method=chosen.method,
+                    source=str(self.neurons_paths[spec]),
+                    neurons={lang: chosen.count(lang) for lang in chosen.languages},
+                    per_layer={lang: chosen.counts_per_layer(lang) for lang in chosen.languages},
+                    statistics=chosen.statistics,
+                ),
+            )
+        return self._records[spec]
+
     def neuron_set(self, handle: ModelHandle, spec: str) -> NeuronSet:
         """Return the set of ``spec``: a file's, or identified on the fly (kept on disk)."""
         path = self.files[spec]
@@ -248,22 +286,24 @@ class BenchmarkSession:
 
     def _check_budgets(self) -> None:
         """Fail on a task whose text is short of its token budget (its tokenizer, no model)."""
-        budgets = [(task, task.fields.token_budget()) for task in self.tasks]
-        budgets = [(task, tokens) for task, tokens in budgets if tokens is not None]
+        wanted = [(task, task.fields.token_budget()) for task in self.tasks]
+        budgets = [(task, tokens) for task, tokens in wanted if tokens is not None]
         if not budgets or self.source.folder is None:
             return  # a packaged model not converted yet: its windows check the budget
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(self.source.folder)
         for task, tokens in budgets:
-            if task.corpus.source in _READ_WHEN_USED:
+            if not source(task.corpus).offline:
                 continue
             for lang in task.languages:
                 texts = paragraphs(task.corpus, lang, task.fields.data.split)
                 check_budget(tokenizer, texts, tokens, budget_where(task, lang))
 
     def _check_set(self, chosen: NeuronSet, where: str) -> None:
-        neuron_set.check_compatible(chosen, self.shape, where, self.options.model)
+        neuron_set.check_compatible(
+            chosen, (self.shape.num_layers, self.shape.neurons_per_layer), where, self.options.model
+        )
         for task in self.tasks:
             missing = [lang for lang in task.languages if lang not in chosen.languages]
             if missing:
@@ -274,7 +314,7 @@ class BenchmarkSession:
 
     @staticmethod
     def _check_data(corpus: CorpusSpec, languages: list[str], split: str) -> None:
-        if corpus.source in _READ_WHEN_USED:
+        if not source(corpus).offline:
             return
         for lang in languages:
             if not paragraphs(corpus, lang, split):  # type: ignore[arg-type]
@@ -369,7 +409,7 @@ def _has_separator(spec: str) -> bool:
     return "/" in spec or os.sep in spec or bool(os.altsep and os.altsep in spec)
 
 
-def _check_task_names(tasks: list[TaskSpec]) -> None:
+def _check_task_names(tasks: list[TaskSpec[TaskFields]]) -> None:
     """Task names key cells and results, so two files of one name would mix their cells."""
     seen: dict[str, Path] = {}
     for task in tasks:
@@ -385,7 +425,7 @@ def _check_task_names(tasks: list[TaskSpec]) -> None:
         )
 
 
-def _check_langs_covered(langs: list[str], tasks: list[TaskSpec]) -> None:
+def _check_langs_covered(langs: list[str], tasks: list[TaskSpec[TaskFields]]) -> None:
     """A ``--langs`` code that no task has would be dropped without a word."""
     covered = {lang for task in tasks for lang in task.languages}
     missing = [lang for lang in langs if lang not in covered]
@@ -420,7 +460,7 @@ def _collect(
     options: RunOptions,
     histograms: bool,
 ) -> ActivationStats:
-    from langneurons.neurons.statistics import collect
+    from langneurons.neurons.collection import collect
 
     return collect(
         handle,

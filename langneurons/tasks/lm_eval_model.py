@@ -18,14 +18,17 @@ is lm-eval's ``hf`` model exactly. Model arguments, besides those of ``hf``:
 - ``control_seed``: use the matched random control of the set instead (same
   per-layer counts; steered neurons still take the target's statistics).
 
-From Python, ``lm_eval.simple_evaluate(model=InterventionLM(...), tasks=[...])``;
-from the command line, ``python -m langneurons.tasks.lm_eval_model`` takes lm-eval's own
-arguments with ``--model langneurons`` (lm-eval 0.4 finds models only by import).
+From Python, ``lm_eval.simple_evaluate(model=InterventionLM(...), tasks=[...])``, or,
+to score several conditions with one loaded model, each evaluation inside
+``with lm.intervening(zero=..., steer=...):``; from the command line,
+``python -m langneurons.tasks.lm_eval_model`` takes lm-eval's own arguments with
+``--model langneurons`` (lm-eval 0.4 finds models only by import).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -44,6 +47,7 @@ except ImportError as error:  # the optional extra
 from langneurons.errors import ConfigError
 from langneurons.models.architecture import architecture_for
 from langneurons.models.handle import prepared, resolve_model
+from langneurons.models.interventions import check_indices
 from langneurons.models.interventions import steer as steered
 from langneurons.neurons.controls import matched_random
 from langneurons.neurons.neuron_set import NeuronSet, load
@@ -53,7 +57,13 @@ from langneurons.tasks.steering_values import SteeringValue, steering_values
 
 @register_model("langneurons")
 class InterventionLM(HFLM):  # type: ignore[misc]
-    """lm-eval's ``hf`` model whose forward and generate calls run under an intervention."""
+    """lm-eval's ``hf`` model whose forward and generate calls run under an intervention.
+
+    Attributes:
+        zeroed: layer -> neurons zeroed, from the model arguments.
+        activated: layer -> neurons set, from the model arguments.
+        values: layer -> the values of ``activated[layer]``, in that order.
+    """
 
     def __init__(
         self,
@@ -70,36 +80,70 @@ class InterventionLM(HFLM):  # type: ignore[misc]
         chosen = _neuron_set(neurons, [*_split(ablate), *_split(steer)], control_seed)
         self.zeroed = _union(chosen, _split(ablate))
         self.activated, self.values = _steering(chosen, steer, stats, value)
+        self._condition = _Condition(self.zeroed, self.activated, self.values)
         if isinstance(pretrained, str):  # an alias, hub id or folder; a loaded model passes through
             pretrained = str(prepared(resolve_model(pretrained)).folder)
         super().__init__(pretrained=pretrained, **kwargs)
         self.architecture = architecture_for(self.model)
-        self._check_fits({**self.zeroed, **self.activated}, f"neuron set {neurons}")
+        self._check(self.zeroed, f"neuron set {neurons}")
+        self._check(self.activated, f"neuron set {neurons}")
 
-    def zero(self, neurons: Mapping[int, Sequence[int]]) -> None:
-        """Zero these neurons (layer -> indices) in the calls from now on, instead of ``zeroed``.
+    @contextlib.contextmanager
+    def intervening(
+        self,
+        zero: Mapping[int, Sequence[int]] | None = None,
+        steer: Mapping[int, Mapping[int, float]] | None = None,
+    ) -> Iterator[None]:
+        """Run the calls made inside the block under this condition, not the model arguments'.
 
-        A method, not an assignment to ``zeroed``: a caller of a renamed method fails
-        loudly, one assigning a renamed attribute would silently run the plain model.
+        A context manager rather than a setter because a condition set by a setter
+        outlives the evaluation it was meant for and leaks into the next one. On
+        exit, normal or by an exception, the condition from before the block is
+        back (the model arguments', or an enclosing block's), so consecutive and
+        nested blocks each run exactly their own. Hooks stay per call either way.
+
+        Args:
+            zero: layer -> neuron indices to zero.
+            steer: layer -> neuron index -> the value it is set to at every position;
+                applied after zeroing, so a neuron in both takes its value.
+
+        Raises:
+            ConfigError: a layer or neuron index is out of range; checked on entry,
+                so nothing runs under a condition the model cannot take.
         """
-        self._check_fits(neurons, "the set to zero")
-        self.zeroed = {layer: list(indices) for layer, indices in neurons.items()}
+        zeroed = {layer: list(indices) for layer, indices in (zero or {}).items()}
+        activated = {layer: list(chosen) for layer, chosen in (steer or {}).items()}
+        values = {layer: list(chosen.values()) for layer, chosen in (steer or {}).items()}
+        self._check(zeroed, "the neurons to zero")
+        self._check(activated, "the neurons to steer")
+        outer = self._condition
+        self._condition = _Condition(zeroed, activated, values)
+        try:
+            yield
+        finally:
+            self._condition = outer
 
-    def _check_fits(self, neurons: Mapping[int, Sequence[int]], what: str) -> None:
-        layers = self.model.config.num_hidden_layers
-        width = self.architecture.width(self.model.config)
-        for layer, indices in neurons.items():
-            if layer >= layers or (indices and max(indices) >= width):
-                raise ConfigError(
-                    f"{what} does not fit {self.model.name_or_path} ({layers} layers x {width} neurons)"
-                )
+    def _check(self, neurons: Mapping[int, Sequence[int]], what: str) -> None:
+        check_indices(
+            neurons,
+            self.model.config.num_hidden_layers,
+            self.architecture.width(self.model.config),
+            f"{what} on {self.model.name_or_path}",
+        )
 
     @contextlib.contextmanager
     def _intervention(self) -> Iterator[None]:
-        if not self.zeroed and not self.activated:
+        condition = self._condition
+        if not condition.zeroed and not condition.activated:
             yield
             return
-        with steered(self.model, self.activated, self.values, self.zeroed, self.architecture):
+        with steered(
+            self.model,
+            condition.activated,
+            condition.values,
+            condition.zeroed,
+            self.architecture,
+        ):
             yield
 
     def _model_call(
@@ -120,6 +164,15 @@ class InterventionLM(HFLM):  # type: ignore[misc]
                 context, max_length, stop, **generation_kwargs
             )
         return out
+
+
+@dataclasses.dataclass(frozen=True)
+class _Condition:
+    """What a call runs under: layer -> neurons to zero, neurons to set, and their values."""
+
+    zeroed: Mapping[int, Sequence[int]]
+    activated: Mapping[int, Sequence[int]]
+    values: Mapping[int, Sequence[float]]
 
 
 def _split(languages: str | None) -> list[str]:

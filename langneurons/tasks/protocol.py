@@ -9,18 +9,15 @@ summarises finished cells into scores and a table. Kinds register in ``KINDS``.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from langneurons.registry import Registry
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
-
     from langneurons.tasks.context import RunContext
-    from langneurons.tasks.spec import TaskSpec
+    from langneurons.tasks.spec import TaskFields, TaskSpec
 
 
 @dataclass(frozen=True)
@@ -72,6 +69,77 @@ def fail_non_finite(result: CellResult) -> CellResult:
 
 
 @dataclass(frozen=True)
+class Series:
+    """One per-layer curve of a panel, optionally with a band of +- ``band`` around it."""
+
+    values: Sequence[float]
+    label: str
+    colour: str
+    band: Sequence[float] | None = None
+    dashed: bool = False
+    markers: bool = False
+
+
+@dataclass(frozen=True)
+class Panel:
+    """Curves over layers that share axes, with an optional horizontal reference line."""
+
+    title: str
+    series: Sequence[Series]
+    y_label: str
+    reference: tuple[float, str] | None = None
+    y_limits: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What a kind wants drawn: panels side by side, saved as ``<results stem>.<task>.<name>.png``.
+
+    A kind describes its figures as data; :mod:`langneurons.report.plots` draws
+    them, so tasks never import the drawing stage.
+    """
+
+    name: str
+    panels: Sequence[Panel]
+
+
+@dataclass(frozen=True)
+class Headline:
+    """A kind's leaderboard score (higher is better), computed from its summary scores.
+
+    Attributes:
+        name: the summary score it is (or is built from), e.g. ``specificity``.
+        label: how the leaderboard names it.
+        score: summary scores -> the headline, None where the summary lacks it.
+    """
+
+    name: str
+    label: str
+    score: Callable[[Mapping[str, float]], float | None]
+
+
+@dataclass(frozen=True)
+class View:
+    """What the leaderboard page draws of one task of an entry.
+
+    Attributes:
+        chart: ``heatmap`` (rows ``[row, column, value]``), ``bars`` (rows
+            ``[label, value, mark, mark]``, fractions) or ``curves`` (rows
+            ``[name, values, group, dashed]``: a series per row, coloured by group).
+        title: the plot's heading.
+        rows: the data, JSON-able; non-finite numbers are dropped by the page builder.
+        scale: how a heatmap shades and prints values: ``log`` (ratios) or ``linear``.
+        legend: what a heatmap's values are ("PPL ratio").
+    """
+
+    chart: Literal["heatmap", "bars", "curves"]
+    title: str
+    rows: Sequence[Sequence[object]]
+    scale: Literal["log", "linear"] = "linear"
+    legend: str = ""
+
+
+@dataclass(frozen=True)
 class Summary:
     """A task's headline scores and a plain-text table for the terminal."""
 
@@ -79,25 +147,33 @@ class Summary:
     table: str
 
 
-class TaskKind(Protocol):
-    """What a task kind provides."""
+#: the spec model of a kind
+F = TypeVar("F", bound="TaskFields")
+
+
+class TaskKind(Protocol[F]):
+    """What a task kind provides: everything the plugin, the leaderboard and its page need.
+
+    Nothing outside a kind's module branches on its name: they call these.
+    """
 
     name: str
-    spec_model: type[BaseModel]
+    spec_model: type[F]
+    headline: Headline
 
-    def cells(self, task: TaskSpec) -> list[Cell]:
+    def cells(self, task: TaskSpec[F]) -> list[Cell]:
         """List the task's cells from the spec alone."""
         ...
 
-    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+    def preflight(self, task: TaskSpec[F], trust_task_code: bool) -> None:
         """Raise on anything the task needs that the run does not allow, before models load."""
         ...
 
-    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+    def evaluator(self, task: TaskSpec[F], context: RunContext) -> Callable[[Cell], CellResult]:
         """Return a function that evaluates cells, sharing work between them."""
         ...
 
-    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+    def failures(self, task: TaskSpec[F], cell: Cell, metrics: Mapping[str, float]) -> list[str]:
         """The checks of ``task`` that ``cell`` fails, from the cell's own metrics alone.
 
         Pure: every number a check reads is one of the cell's metrics. The kind's
@@ -110,21 +186,24 @@ class TaskKind(Protocol):
         """
         ...
 
-    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+    def summarize(self, task: TaskSpec[F], results: Mapping[str, CellResult]) -> Summary:
         """Summarise finished cells (keyed by cell id)."""
         ...
 
-    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
-        """Draw the task's figures next to the results file ``stem`` (+ suffixes); return them."""
+    def detail(self, task: TaskSpec[F], results: Mapping[str, CellResult]) -> list[View]:
+        """The leaderboard's plots of the finished cells (keyed by cell id)."""
+        ...
+
+    def figures(self, task: TaskSpec[F], results: Mapping[str, CellResult]) -> list[Figure]:
+        """The task's figures, as data (none where the summary table says it all)."""
         ...
 
 
-KINDS: Registry[Any] = Registry("task kind")
+KINDS: Registry[TaskKind[Any]] = Registry("task kind")
 
 
-def task_kind(name: str) -> TaskKind:
+def task_kind(name: str) -> TaskKind[Any]:
     """Return the registered kind ``name`` (raises ConfigError when unknown)."""
     import langneurons.tasks.kinds  # noqa: F401  (registers the kinds)
 
-    kind: TaskKind = KINDS.get(name)
-    return kind
+    return KINDS.get(name)

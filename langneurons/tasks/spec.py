@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -33,6 +33,14 @@ class DataSpec(BaseModel):
     source: str = Field(description="udhr, text, jsonl, flores or wikipedia")
     split: Literal["identify", "evaluate"] = Field(description="which split the task scores")
     path: str | None = Field(default=None, description="file template for text/jsonl sources")
+
+
+class ControlSpec(BaseModel):
+    """The random control: per language, random neurons in the same per-layer counts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    seed: int = Field(default=0, description="seed of the random sets")
 
 
 class TaskFields(BaseModel):
@@ -56,9 +64,13 @@ class TaskFields(BaseModel):
         return None
 
 
+#: a kind's spec model
+F = TypeVar("F", bound=TaskFields, covariant=True)
+
+
 @dataclass(frozen=True)
-class TaskSpec:
-    """A validated task.
+class TaskSpec(Generic[F]):
+    """A validated task, generic over its kind's spec model (``TaskSpec[AblationSpec]``).
 
     Attributes:
         path: the YAML file it came from.
@@ -67,7 +79,7 @@ class TaskSpec:
     """
 
     path: Path
-    fields: Any
+    fields: F
 
     @property
     def name(self) -> str:
@@ -94,7 +106,7 @@ class TaskSpec:
         """Hash of the validated spec."""
         return spec_sha256(self.fields.model_dump(mode="json"))
 
-    def with_languages(self, languages: list[str]) -> TaskSpec:
+    def with_languages(self, languages: list[str]) -> TaskSpec[F]:
         """Return the task restricted to ``languages`` (kept in the task's order).
 
         Raises:
@@ -109,7 +121,7 @@ class TaskSpec:
         return TaskSpec(self.path, self.fields.model_copy(update={"languages": kept}))
 
 
-def budget_where(task: TaskSpec, lang: str) -> str:
+def budget_where(task: TaskSpec[TaskFields], lang: str) -> str:
     """How a token-budget error names the text: task file, language, source and split."""
     return f"{task.path}: {lang} text ({task.corpus.describe()}, {task.fields.data.split})"
 
@@ -119,7 +131,7 @@ def spec_sha256(spec: dict[str, Any]) -> str:
     return sha256_of(spec)
 
 
-def load_task(path: Path) -> TaskSpec:
+def load_task(path: Path) -> TaskSpec[TaskFields]:
     """Read and validate a task file.
 
     Raises:
@@ -139,7 +151,7 @@ def load_task(path: Path) -> TaskSpec:
     except ConfigError as error:
         raise ConfigError(f"{path}: kind: {error}") from None
     try:
-        fields: Any = kind.spec_model.model_validate(data, strict=True)
+        fields = kind.spec_model.model_validate(data, strict=True)
     except ValidationError as error:
         raise ConfigError(f"{path}: {_first_problem(error, kind.spec_model)}") from None
     check_languages(fields.languages, f"{path}: languages")

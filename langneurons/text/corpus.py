@@ -44,11 +44,35 @@ class CorpusSpec:
 
 
 Reader = Callable[[CorpusSpec, str, Split], list[str]]
-SOURCES: Registry[Reader] = Registry("data source")
 
-#: Sources whose ``path`` has a shape to check before anything is read (a file
-#: template): name -> a function raising ConfigError on a bad path.
-PATH_CHECKS: Registry[Callable[[CorpusSpec], None]] = Registry("data source path check")
+
+@dataclass(frozen=True)
+class Source:
+    """A registered text source: how to read it, and what a run may check before reading.
+
+    Attributes:
+        read: language and split -> paragraphs.
+        offline: readable without the network. A run reads offline sources before
+            any model loads (missing text fails first); others are read when used,
+            since checking them up front would download them.
+        check_path: for file sources, raises ConfigError on a malformed path
+            template (cheap; reads nothing).
+    """
+
+    read: Reader
+    offline: bool = True
+    check_path: Callable[[CorpusSpec], None] | None = None
+
+
+SOURCES: Registry[Source] = Registry("data source")
+
+
+def source(spec: CorpusSpec) -> Source:
+    """The registered source ``spec`` names (raises ConfigError when unknown)."""
+    import langneurons.text.sources  # noqa: F401  (registers the sources)
+
+    found: Source = SOURCES.get(spec.source)
+    return found
 
 
 def paragraphs(spec: CorpusSpec, language: str, split: Split) -> list[str]:
@@ -59,18 +83,14 @@ def paragraphs(spec: CorpusSpec, language: str, split: Split) -> list[str]:
         MissingResourceError: the text is not available (not prepared, no file,
             offline hub); the message says how to get it.
     """
-    import langneurons.text.sources  # noqa: F401  (registers the sources)
-
-    return SOURCES.get(spec.source)(spec, language, split)
+    return source(spec).read(spec, language, split)
 
 
 def check_source(spec: CorpusSpec) -> None:
     """Raise ConfigError when the source is unknown or its path malformed (cheap; reads nothing)."""
-    import langneurons.text.sources  # noqa: F401
-
-    SOURCES.get(spec.source)
-    if spec.source in PATH_CHECKS:
-        PATH_CHECKS.get(spec.source)(spec)
+    check = source(spec).check_path
+    if check is not None:
+        check(spec)
 
 
 def corpus_sha256(texts: Mapping[str, Sequence[str]]) -> str:

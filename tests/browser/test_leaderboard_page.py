@@ -65,10 +65,12 @@ def test_filters_keep_matching_rows(page):
 def test_a_row_opens_its_detail_view_with_the_heatmap(page):
     page.locator("#rows tr").first.click()
     assert page.locator("#detail").is_visible()
-    assert page.locator("#heatmap rect").count() == 81  # 9 x 9 ablation cells
-    assert page.locator("#steering rect").count() == 16
-    assert page.locator("#latent polyline").count() > 0
-    assert page.locator("#layers polyline").count() == 2
+    assert (
+        page.locator('[data-task="ablation_perplexity"] rect').count() == 81
+    )  # 9 x 9 ablation cells
+    assert page.locator('[data-task="steering"] rect').count() == 16
+    assert page.locator('[data-task="latent_language"] polyline').count() > 0
+    assert page.locator('.plot[data-task=""] polyline').count() == 2
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "leaderboard.png"), full_page=True)
     assert Path(ARTIFACTS / "leaderboard.png").stat().st_size > 10_000
@@ -86,8 +88,8 @@ def test_the_repositorys_leaderboard_shows_every_filed_entry():
         tab.goto((ROOT / "leaderboard" / "index.html").as_uri())
         assert tab.locator("#rows tr").count() == len(filed)
         tab.locator("#rows tr").first.click()
-        assert tab.locator("#heatmap rect").count() == 81
-        assert tab.locator("#layers polyline").count() > 0
+        assert tab.locator('[data-task="ablation_perplexity"] rect').count() == 81
+        assert tab.locator('.plot[data-task=""] polyline').count() > 0
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / "leaderboard-entries.png"), full_page=True)
         browser.close()

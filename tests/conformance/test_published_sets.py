@@ -2,7 +2,7 @@
 
 import pytest
 
-from langneurons.neurons import neuron_set
+from langneurons.neurons import importers, neuron_set
 from langneurons.run.cli import main
 
 SHAPES = {
@@ -31,7 +31,7 @@ def model(name):
 
 def test_llama_2_7b_chinese_layer_4_is_the_readme_example(reference):
     path = reference / "lape-2024" / "LLaMA-2-7B.neuron.pth"
-    imported = neuron_set.import_published(
+    imported = importers.import_published(
         path, SEVEN, model("LLaMA-2-7B"), "model.layers.{i}.mlp.act_fn"
     )
     assert imported.languages["zh"][4] == (6147, 9114, 9292)
@@ -90,4 +90,4 @@ def test_wrong_number_of_languages_is_a_one_line_error(reference, tmp_path, caps
 def test_a_set_for_another_shape_is_rejected_with_both_shapes(reference):
     path = reference / "lape-2024" / "LLaMA-2-7B.neuron.pth"
     with pytest.raises(Exception, match="neuron 1[0-9]{4} is out of range 0..10239"):
-        neuron_set.import_published(path, SEVEN, model("Phi-2-2.7B"), "x")
+        importers.import_published(path, SEVEN, model("Phi-2-2.7B"), "x")

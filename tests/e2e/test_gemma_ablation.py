@@ -8,10 +8,12 @@ random set of the same per-layer sizes.
 import pytest
 
 from langneurons.tasks.protocol import task_kind
-from tests.e2e.run import lape_run
+from langneurons.tasks.spec import load_task
+from tests.e2e.run import ROOT, lape_run
 
 pytestmark = pytest.mark.slow
 CHECKED = ["ru", "id", "es"]
+CHECKS = load_task(ROOT / "tasks" / "ablation_perplexity.yaml").fields.checks
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +28,16 @@ def cell(task, x, y):
 @pytest.mark.parametrize("lang", CHECKED)
 def test_ablating_a_languages_lape_neurons_raises_its_own_perplexity_most(run, lang):
     task, context, evaluate = run
+    # LAPE keeps at most top_rate = 1 % of all 18 x 2048 neurons (Tang et al. 2024, the
+    # reference's default in neurons/methods/lape.py), not a task check
     assert 0 < context.neuron_set.count(lang) < 0.01 * 18 * 2048
     own = evaluate(cell(task, lang, lang))
-    assert own.metrics["ratio"] >= 1.5, own.metrics
-    assert own.metrics["mean_other_ratio"] <= 1.15, own.metrics
-    assert own.metrics["control_ratio"] <= 1.1, own.metrics
+    assert own.metrics["ratio"] >= CHECKS.min_own_ratio, own.metrics
+    assert own.metrics["mean_other_ratio"] <= CHECKS.max_other_ratio, own.metrics
+    assert own.metrics["control_ratio"] <= CHECKS.max_control_ratio, own.metrics
     english = evaluate(cell(task, lang, "en"))
+    # this test's own margin, not a task check: English moves far less than the language
+    # itself (the README's table: ru 10.73 vs 1.00, id 14.54 vs 1.02, es 2.04 vs 1.03)
     assert english.metrics["ratio"] < own.metrics["ratio"] / 1.4
 
 

@@ -9,10 +9,13 @@ language, and none must be with no intervention or with the random control.
 import pytest
 
 from langneurons.tasks.protocol import task_kind
-from tests.e2e.run import lape_run
+from langneurons.tasks.spec import load_task
+from tests.e2e.run import ROOT, lape_run
 
 pytestmark = pytest.mark.slow
 TARGETS = ["zh", "ru", "fr"]
+TASK = load_task(ROOT / "tasks" / "steering.yaml")
+CHECKS = TASK.fields.checks
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +28,7 @@ def test_lape_neurons_steer_english_prompts_to_the_target(run, target):
     task, _, evaluate = run
     cell = next(c for c in task_kind(task.kind).cells(task) if c.id == f"steer[en>{target}]")
     metrics = evaluate(cell).metrics
-    assert metrics["prompts"] == 20
-    assert metrics["success"] >= 0.7, metrics
-    assert metrics["baseline"] <= 0.1, metrics
-    assert metrics["control"] <= 0.1, metrics
+    assert metrics["prompts"] == TASK.fields.prompts_per_language
+    assert metrics["success"] >= CHECKS.min_success, metrics
+    assert metrics["baseline"] <= CHECKS.max_baseline, metrics
+    assert metrics["control"] <= CHECKS.max_control, metrics

@@ -35,10 +35,13 @@ def test_each_condition_runs_lm_evals_forwards_under_its_own_intervention(
         seen.append(frozenset(torch.nonzero(silent).flatten().tolist()))
 
     down = handle.model.model.layers[1].mlp.down_proj
-    down.register_forward_pre_hook(record)
-    result = evaluate(
-        next(c for c in KINDS.get("downstream").cells(task) if c.id == "ablate[fr]-eval[fr]")
-    )
+    hook = down.register_forward_pre_hook(record)
+    try:
+        result = evaluate(
+            next(c for c in KINDS.get("downstream").cells(task) if c.id == "ablate[fr]-eval[fr]")
+        )
+    finally:
+        hook.remove()
 
     fr = set(neuron_set.languages["fr"][1])
     control = set(matched_random(neuron_set, task.fields.control.seed).languages["fr"][1])

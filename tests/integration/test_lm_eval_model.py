@@ -141,10 +141,106 @@ def test_a_set_for_a_bigger_model_is_refused(tiny_model_folder, tmp_path):
     data["model"]["neurons_per_layer"] = 4096
     data["languages"]["zh"] = {"1": [4000]}
     path.write_text(json.dumps(data))
-    with pytest.raises(ConfigError, match="does not fit"):
+    with pytest.raises(ConfigError, match="neuron 4000 in layer 1 is out of range"):
         InterventionLM(
             pretrained=str(tiny_model_folder), device="cpu", neurons=str(path), ablate="zh"
         )
+
+
+REQUESTS = [("The sky is", " blue"), ("Le ciel est", " bleu"), ("Two plus two is", " four")]
+ZH = {1: [4, 5]}  # two conditions that change the tiny model's log-likelihoods differently
+STEER = {1: {6: 3.0, 7: -2.0}}
+
+
+def loglikelihoods(lm):
+    from lm_eval.api.instance import Instance
+
+    requests = [
+        Instance("loglikelihood", doc={}, arguments=pair, idx=i) for i, pair in enumerate(REQUESTS)
+    ]
+    return lm.loglikelihood(requests, disable_tqdm=True)
+
+
+def hooks_left(model):
+    return [
+        name
+        for name, module in model.named_modules()
+        if module._forward_hooks or module._forward_pre_hooks
+    ]
+
+
+@pytest.fixture
+def plain_lm(tiny_model_folder):
+    return InterventionLM(pretrained=str(tiny_model_folder), device="cpu")
+
+
+def test_a_condition_ends_with_its_block_on_exit_and_on_exception(plain_lm):
+    plain = loglikelihoods(plain_lm)
+    with plain_lm.intervening(zero=ZH, steer=STEER):
+        changed = loglikelihoods(plain_lm)
+    assert changed != plain
+    assert hooks_left(plain_lm.model) == []
+    assert loglikelihoods(plain_lm) == plain
+
+    with pytest.raises(RuntimeError, match="inside"), plain_lm.intervening(zero=ZH):
+        assert loglikelihoods(plain_lm) != plain
+        raise RuntimeError("inside the block")
+    assert hooks_left(plain_lm.model) == []
+    assert loglikelihoods(plain_lm) == plain
+
+
+def test_consecutive_conditions_each_give_what_they_give_alone(tiny_model_folder, plain_lm):
+    def alone(**condition):
+        lm = InterventionLM(pretrained=str(tiny_model_folder), device="cpu")
+        with lm.intervening(**condition):
+            return loglikelihoods(lm)
+
+    with plain_lm.intervening(zero=ZH):
+        first = loglikelihoods(plain_lm)
+    with plain_lm.intervening(steer=STEER):
+        second = loglikelihoods(plain_lm)
+    assert first == alone(zero=ZH)
+    assert second == alone(steer=STEER)
+    assert first != second
+
+
+def test_a_nested_condition_replaces_the_outer_one_and_gives_it_back(plain_lm):
+    with plain_lm.intervening(zero=ZH):
+        outer = loglikelihoods(plain_lm)
+        with plain_lm.intervening(steer=STEER):
+            inner = loglikelihoods(plain_lm)
+        assert loglikelihoods(plain_lm) == outer
+    with plain_lm.intervening(steer=STEER):
+        assert inner == loglikelihoods(plain_lm)
+
+
+def test_a_block_replaces_the_condition_of_the_model_arguments(tiny_model_folder, tmp_path):
+    neurons = tiny_neuron_set(tmp_path, tiny_model_folder)
+    ablated = InterventionLM(
+        pretrained=str(tiny_model_folder), device="cpu", neurons=str(neurons), ablate="zh+fr"
+    )
+    plain = InterventionLM(pretrained=str(tiny_model_folder), device="cpu")
+    by_arguments = loglikelihoods(ablated)
+    with ablated.intervening():
+        assert loglikelihoods(ablated) == loglikelihoods(plain)
+    assert loglikelihoods(ablated) == by_arguments
+    with plain.intervening(zero=ablated.zeroed):
+        assert loglikelihoods(plain) == by_arguments
+
+
+@pytest.mark.parametrize(
+    ("condition", "message"),
+    [
+        ({"zero": {2: [0]}}, "the neurons to zero on .*: layer 2 is out of range"),
+        ({"steer": {1: {24: 1.0}}}, "the neurons to steer on .*: neuron 24 in layer 1 is out"),
+    ],
+)
+def test_a_condition_that_does_not_fit_fails_on_entry(plain_lm, condition, message):
+    entered = False
+    with pytest.raises(ConfigError, match=message), plain_lm.intervening(**condition):
+        entered = True
+    assert not entered
+    assert plain_lm._model_call(IDS).equal(plain_lm.model(IDS).logits)
 
 
 def test_choice_items_hold_the_answer_once_among_four_words():

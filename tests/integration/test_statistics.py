@@ -4,7 +4,8 @@ import torch
 
 from langneurons.models.handle import load_model, resolve_model
 from langneurons.neurons import stats_cache as cache
-from langneurons.neurons.statistics import collect, load, save
+from langneurons.neurons.collection import collect
+from langneurons.neurons.statistics import load, save
 from langneurons.text.windows import windows
 from tests.synthetic import SAMPLE_TEXT
 

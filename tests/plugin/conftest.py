@@ -24,7 +24,7 @@ def project(tiny_model_folder, pytester, tmp_path_factory):
     pytester.makeconftest('pytest_plugins = ["langneurons.run.pytest_plugin"]')
     pytester.makeini("[pytest]\n")
     (pytester.path / "benchmark").mkdir()
-    shutil.copy(ROOT / "benchmark" / "test_ablation.py", pytester.path / "benchmark")
+    shutil.copy(ROOT / "benchmark" / "test_tasks.py", pytester.path / "benchmark")
     (pytester.path / "tasks").mkdir()
     (pytester.path / "tasks" / "tiny.yaml").write_text(
         TINY_ABLATION_TASK.format(name="tiny", corpus=corpus)

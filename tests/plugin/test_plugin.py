@@ -10,26 +10,19 @@ from tests.plugin.conftest import args
 
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[2]
-CHECK = (ROOT / "benchmark" / "test_ablation.py").read_text()
 
 
 def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, project):
     result = pytester.runpytest_subprocess(*args(project, "-v"))
     result.assert_outcomes(passed=16)
-    result.stdout.fnmatch_lines(
-        [
-            "*test_ablation?ablate?zh?-eval?ja?*"
-            if False
-            else "*test_ablation?ablate?zh?-eval?fr?? PASSED*"
-        ]
-    )
+    result.stdout.fnmatch_lines(["*test_cell?tiny/ablate?zh?-eval?fr?? PASSED*"])
     result.stdout.fnmatch_lines(
         ["*ablate?eval*en*de*fr*zh*", "*results: out/tiny-llama_set_*.json*"]
     )
     files = list((pytester.path / "out").glob("*.json"))
     assert len(files) == 1
     data = json.loads(files[0].read_text())
-    assert data["format"] == "langneurons.results/1"
+    assert data["format"] == "langneurons.results/2"
     assert data["model"]["revision"].startswith("local-sha256:")
     assert len(data["tasks"][0]["cells"]) == 16
     assert {"ratio", "control_ratio", "ppl"} <= set(data["tasks"][0]["cells"][0]["metrics"])
@@ -137,7 +130,7 @@ def test_several_methods_run_side_by_side_from_one_statistics_pass(
     )
     result = pytester.runpytest_subprocess(*run)
     result.assert_outcomes(passed=12)
-    result.stdout.fnmatch_lines(["*test_ablation?frequency/ablate?zh?-eval?en?? PASSED*"])
+    result.stdout.fnmatch_lines(["*test_cell?frequency/tiny/ablate?zh?-eval?en?? PASSED*"])
     result.stdout.fnmatch_lines(
         [
             "*neuron sets side by side*",
@@ -159,9 +152,6 @@ def test_several_methods_run_side_by_side_from_one_statistics_pass(
 
 
 def test_latent_task_writes_curves_and_figures(pytester, project):
-    (pytester.path / "benchmark" / "test_latent.py").write_text(
-        (ROOT / "benchmark" / "test_latent.py").read_text()
-    )
     (pytester.path / "tasks" / "latent.yaml").write_text(
         """name: latent
 kind: latent
@@ -173,7 +163,7 @@ checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false
 """
     )
     result = pytester.runpytest_subprocess(*args(project, "--tasks", "tasks/latent.yaml"))
-    result.assert_outcomes(passed=5, skipped=1)  # the ablation module has no task here
+    result.assert_outcomes(passed=5)
     result.stdout.fnmatch_lines(
         ["*translation?fr>zh?*", "*probe?language?*", "*figure: out/*probe.png"]
     )
@@ -204,9 +194,6 @@ checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false
 
 def test_downstream_task_reports_lm_eval_accuracy_drops(pytester, project):
     pytest.importorskip("lm_eval")
-    (pytester.path / "benchmark" / "test_downstream.py").write_text(
-        (ROOT / "benchmark" / "test_downstream.py").read_text()
-    )
     (pytester.path / "tasks" / "downstream.yaml").write_text(
         """name: downstream
 kind: downstream
@@ -218,7 +205,7 @@ checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
 """
     )
     result = pytester.runpytest_subprocess(*args(project, "--tasks", "tasks/downstream.yaml"))
-    result.assert_outcomes(passed=4, skipped=1)  # the ablation module has no task here
+    result.assert_outcomes(passed=4)
     result.stdout.fnmatch_lines(["*acc drop (baseline - ablated)*", "*ablate?eval*en*fr*baseline*"])
     data = json.loads(next((pytester.path / "out").glob("*.json")).read_text())
     cell = data["tasks"][0]["cells"][0]

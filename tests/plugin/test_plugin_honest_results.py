@@ -119,12 +119,12 @@ def test_cells_a_crashed_worker_finished_are_kept(pytester, project):
         *args(project, "-n", "2", "--max-worker-restart", "0", "-v")
     )
     result.stdout.fnmatch_lines(["*worker gw1 crashed*"])
-    by_gw1 = re.findall(r"\[gw1\] \[ *\d+%\] PASSED \S+test_ablation\[(\S+)\]", result.stdout.str())
+    by_gw1 = re.findall(r"\[gw1\] \[ *\d+%\] PASSED \S+test_cell\[(\S+)\]", result.stdout.str())
     assert len(by_gw1) == 2
     _, data = _results(pytester)
     ids = [cell["id"] for cell in data["tasks"][0]["cells"]]
     assert len(ids) == len(set(ids))
-    assert set(by_gw1) <= set(ids)
+    assert {test_id.removeprefix("tiny/") for test_id in by_gw1} <= set(ids)
     assert data["complete"] is (len(ids) == 16)
 
 

@@ -3,44 +3,11 @@
 import json
 from pathlib import Path
 
-from langneurons.neurons.statistics import load
 from langneurons.report import results as results_format
 from langneurons.run.cli import main
-from tests.synthetic import write_text_corpus
+from tests.leaderboard_files import results_1
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def test_identify_writes_a_valid_set_for_the_model(tiny_model_folder, tmp_path, capsys):
-    corpus = write_text_corpus(tmp_path / "text")
-    out = tmp_path / "lape.json"
-    code = main(
-        [
-            "identify",
-            "--method",
-            "lape",
-            "--model",
-            str(tiny_model_folder),
-            "--langs",
-            "en,de,fr,zh",
-            "--data",
-            f"text:{corpus}",
-            "--device",
-            "cpu",
-            "--out",
-            str(out),
-            "--stats-out",
-            str(tmp_path / "stats.safetensors"),
-        ]
-    )
-    assert code == 0, capsys.readouterr().err
-    data = json.loads(out.read_text())
-    assert data["model"]["num_layers"] == 2 and data["model"]["neurons_per_layer"] == 24
-    assert list(data["languages"]) == ["en", "de", "fr", "zh"]
-    stats = load(tmp_path / "stats.safetensors")  # the lm-eval model's steering values
-    assert stats.languages == ("en", "de", "fr", "zh") and stats.sums is not None
-    assert tuple(stats.sums.shape) == (4, 2, 24)
-    assert main(["validate", str(out), str(ROOT / "tasks" / "ablation_perplexity.yaml")]) == 0
 
 
 def test_errors_are_one_line_with_exit_code_2(tmp_path, capsys):
@@ -72,3 +39,41 @@ def test_validate_checks_results_files_as_leaderboard_submit_does(tmp_path, caps
     capsys.readouterr()
     assert main(["validate", str(forged), "--tasks", str(ROOT / "tasks")]) == 2
     assert "summary" in capsys.readouterr().err
+
+
+def test_validate_names_the_upgrade_of_a_results_1_file(tmp_path, capsys):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(results_1()))
+    assert main(["validate", str(old)]) == 2
+    assert f"run `langneurons upgrade {old}`" in capsys.readouterr().err
+
+
+def test_upgrade_rewrites_results_1_in_place_and_leaves_results_2_alone(tmp_path, capsys):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps(results_1()))
+    assert main(["upgrade", str(old)]) == 0
+    assert capsys.readouterr().out == f"{old}: langneurons.results/1 -> langneurons.results/2\n"
+    data = json.loads(old.read_text())
+    assert data["format"] == "langneurons.results/2" and data["complete"] is None
+    assert data["sha256"] == results_format.content_sha256(data)
+    assert results_format.load(old).environment["lock"] is None
+    written = old.read_bytes()
+    assert main(["upgrade", str(old)]) == 0
+    assert capsys.readouterr().out == f"{old}: already langneurons.results/2, unchanged\n"
+    assert old.read_bytes() == written
+
+
+def test_upgrade_refuses_a_tampered_file_and_writes_nothing(tmp_path, capsys):
+    good, tampered = tmp_path / "good.json", tmp_path / "tampered.json"
+    good.write_text(json.dumps(results_1()))
+    data = results_1()
+    data["tasks"][0]["summary"]["cells"] = 2.0
+    tampered.write_text(json.dumps(data))
+    before = {path: path.read_bytes() for path in (good, tampered)}
+    assert main(["upgrade", str(good), str(tampered)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err == f"langneurons: error: {tampered}: content does not match its sha256"
+        " (edited after the run)\n"
+    )
+    assert {path: path.read_bytes() for path in (good, tampered)} == before

@@ -30,10 +30,10 @@ def test_an_accepted_file_is_filed_byte_for_byte(tmp_path, board):
     [
         (lambda d: d["tasks"][0]["cells"][0]["metrics"].update(ratio=9.0), "edited after the run"),
         (
-            lambda d: d.update(format="langneurons.results/2"),
-            "has format 'langneurons.results/2'",
+            lambda d: d.update(format="langneurons.results/3"),
+            "has format 'langneurons.results/3'",
         ),
-        (lambda d: d.pop("sha256"), "no sha256"),
+        (lambda d: d.pop("sha256"), "sha256: Field required"),
     ],
     ids=["tampered", "wrong-version", "no-hash"],
 )
@@ -105,7 +105,9 @@ def test_pages_show_every_entry_and_follow_the_submissions(tmp_path, board):
     page = (board / "index.html").read_text()
     data = json.loads(page.split('id="data">')[1].split("</script>")[0])
     assert [r["method"] for r in data["rows"]] == ["random"]
-    assert data["details"][0]["layers"] == {"en": [1, 1], "zh": [0, 3]}
+    views = {(v.get("task", ""), v["chart"]): v for v in data["details"][0]["views"]}
+    assert views[("", "curves")]["rows"] == [["en", [1, 1], 0, False], ["zh", [0, 3], 1, False]]
+    assert {task for task, _ in views} >= {"ablation_perplexity", "steering", "latent_language"}
     submit(results_file(tmp_path, method="lape", sha="c" * 64), board, TASKS)
     assert leaderboard.outdated(board) == ["README.md", "index.html"]
 

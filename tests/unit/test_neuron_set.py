@@ -6,7 +6,6 @@ import json
 import pytest
 
 from langneurons.errors import ConfigError, FormatError, ShapeMismatchError
-from langneurons.models.handle import ModelShape
 from langneurons.neurons import neuron_set
 
 GOOD = {
@@ -75,12 +74,11 @@ def test_unknown_language_code_is_rejected():
 
 def test_shape_mismatch_names_both_shapes():
     loaded = neuron_set.from_dict(GOOD)
-    shape = ModelShape("Gemma3ForCausalLM", "gemma3", 18, 2048)
     with pytest.raises(
         ShapeMismatchError,
         match=r"neuron set s.json is 4 x 10 \(made for m\); model gemma-3-270m is 18 x 2048",
     ):
-        neuron_set.check_compatible(loaded, shape, "s.json", "gemma-3-270m")
+        neuron_set.check_compatible(loaded, (18, 2048), "s.json", "gemma-3-270m")
 
 
 def test_invalid_json_file_is_a_format_error(tmp_path):

@@ -58,10 +58,6 @@ def model_copy(tiny_model_folder, tmp_path, **config):
     return folder
 
 
-def test_a_valid_run_builds_without_loading_the_model(run):
-    assert BenchmarkSession(run["options"]).shape.num_layers == 2
-
-
 def test_an_unsupported_architecture_fails_for_a_method_too(run, tiny_model_folder, tmp_path):
     folder = model_copy(tiny_model_folder, tmp_path, architectures=["FooForCausalLM"])
     fails(
@@ -126,17 +122,6 @@ def test_the_model_config_is_read_after_every_other_check(run, monkeypatch):
     monkeypatch.setattr(session_module, "model_shape", _no_loading)
     fails(replace(run["options"], langs=("ko",)), "no task has ko")
     fails(replace(run["options"], neurons="lapee"), "unknown method 'lapee'")
-
-
-def test_a_method_name_is_not_shadowed_by_a_file_or_folder_of_that_name(run, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    shutil.copy(run["options"].neurons, tmp_path / "lape")
-    (tmp_path / "random").mkdir()
-    session = BenchmarkSession(replace(run["options"], neurons="lape,random"))
-    assert session.files == {"lape": None, "random": None}
-    forced = BenchmarkSession(replace(run["options"], neurons="./lape"))
-    assert forced.files == {"./lape": Path("lape")}
-    fails(replace(run["options"], neurons="./random"), "--neurons ./random is a folder")
 
 
 def test_tasks_resolve_by_name_against_the_repository_tasks_folder():

@@ -19,7 +19,7 @@ import torch
 from langneurons.errors import ConfigError, FormatError
 from langneurons.input_files import load_json, parse_json, parse_yaml, read_text
 from langneurons.models.handle import resolve_model
-from langneurons.neurons import neuron_set, statistics
+from langneurons.neurons import importers, neuron_set, statistics
 from langneurons.neurons.comparison import labels
 from langneurons.report import results
 from langneurons.run.cli import main
@@ -267,7 +267,7 @@ def test_import_stats_with_one_language_may_name_one_file(tmp_path):
         {"total_tokens": 5, "over_zero": torch.ones(2, 4, dtype=torch.int64)}, tmp_path / "a.pt"
     )
     model = {"name": "m", "num_layers": 2, "neurons_per_layer": 4}
-    stats = statistics.import_counts(str(tmp_path / "a.pt"), None, ["en"], model, "s")
+    stats = importers.import_counts(str(tmp_path / "a.pt"), None, ["en"], model, "s")
     assert stats.tokens.tolist() == [5]
 
 
@@ -362,13 +362,13 @@ def test_published_counts_above_total_tokens_or_foreign_files_are_one_line(tmp_p
     model = {"name": "m", "num_layers": 2, "neurons_per_layer": 4}
     torch.save({"total_tokens": 3, "over_zero": torch.full((2, 4), 9)}, tmp_path / "en.pt")
     with pytest.raises(FormatError, match="en.pt: over_zero reaches 9 but total_tokens is 3"):
-        statistics.import_counts(str(tmp_path / "{lang}.pt"), None, ["en"], model, "s")
+        importers.import_counts(str(tmp_path / "{lang}.pt"), None, ["en"], model, "s")
     torch.save({"total_tokens": 3.5, "over_zero": torch.ones(2, 4)}, tmp_path / "en.pt")
     with pytest.raises(FormatError, match="total_tokens must be a non-negative integer"):
-        statistics.import_counts(str(tmp_path / "{lang}.pt"), None, ["en"], model, "s")
+        importers.import_counts(str(tmp_path / "{lang}.pt"), None, ["en"], model, "s")
     (tmp_path / "en.pt").write_bytes(b"truncated garbage")
     with pytest.raises(FormatError, match=r"en.pt: not a torch.save file .*\(\w+Error: "):
-        statistics.import_counts(str(tmp_path / "{lang}.pt"), None, ["en"], model, "s")
+        importers.import_counts(str(tmp_path / "{lang}.pt"), None, ["en"], model, "s")
 
 
 @pytest.mark.parametrize(

@@ -295,13 +295,9 @@ def test_many_forged_cells_are_three_lines_and_a_count(tmp_path):
     assert len(lines) == 4 and lines[3].endswith("task 'latent_language': 11 more like these")
 
 
-@pytest.mark.parametrize("layers", [None, 18.0], ids=["from-curves", "recorded"])
-def test_the_latent_peak_check_is_recomputed(tmp_path, layers):
-    # files written before lens cells recorded `layers` have it from their per-layer curves
+def test_the_latent_peak_check_is_recomputed(tmp_path):
     def change(data):
         cell = task(data, "latent")["cells"][0]  # translation[fr>zh], 18 layers, passed
-        if layers is not None:
-            cell["metrics"]["layers"] = layers
         cell["metrics"]["latent_peak_layer"] = 17.0
 
     lines = refused(
@@ -312,7 +308,7 @@ def test_the_latent_peak_check_is_recomputed(tmp_path, layers):
 
 def test_a_metric_a_check_reads_is_one_line(tmp_path):
     def change(data):
-        task(data, "latent")["cells"][0]["curves"] = {}  # no `layers`, and no curves to count
+        del task(data, "latent")["cells"][0]["metrics"]["layers"]  # the peak check reads it
 
     lines = refused(
         tmp_path, change, "cannot recompute the failures: cell .* lacks metric 'layers'"

@@ -11,25 +11,33 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from langneurons.neurons.identification import METHODS, Identified, Method
+from pydantic import Field
+
+from langneurons.neurons.identification import Identified, MethodParams, register
 from langneurons.neurons.margins import top_margins
 
 if TYPE_CHECKING:
     from langneurons.neurons.statistics import ActivationStats
 
 
-def select(stats: ActivationStats, top_rate: float = 0.01) -> Identified:
+class FrequencyParams(MethodParams):
+    """Parameters of ``frequency``."""
+
+    top_rate: float = Field(
+        0.01,
+        description="share of all neurons selected, split evenly over the languages (as LAPE's)",
+    )
+
+
+def select(stats: ActivationStats, params: FrequencyParams) -> Identified:
     """Per language, the neurons whose activation probability most exceeds every other's."""
     probs = stats.over_zero.double() / stats.tokens.clamp(min=1).double()[:, None, None]
-    return top_margins(stats, probs, top_rate), {}
+    return top_margins(stats, probs, params.top_rate), {}
 
 
-METHODS.add(
+register(
     "frequency",
-    Method(
-        name="frequency",
-        select=select,
-        defaults={"top_rate": 0.01},
-        reference="baseline: activation-probability margin over the other languages",
-    ),
+    FrequencyParams,
+    select,
+    reference="baseline: activation-probability margin over the other languages",
 )

@@ -27,28 +27,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from langneurons.errors import FormatError
-from langneurons.neurons.identification import METHODS, Identified, Method, Selection
+from langneurons.neurons.identification import Identified, MethodParams, Selection, register
 
 if TYPE_CHECKING:
     from langneurons.neurons.statistics import ActivationStats
 
 
-def select(
-    stats: ActivationStats,
-    top_rate: float = 0.01,
-    filter_rate: float = 0.95,
-    activation_bar_ratio: float = 0.95,
-) -> Identified:
+class LapeParams(MethodParams):
+    """Parameters of ``lape``; the defaults are the reference's constants (lines 16-18)."""
+
+    top_rate: float = Field(0.01, description="share of all neurons kept by lowest entropy")
+    filter_rate: float = Field(
+        0.95,
+        description="quantile of all probabilities a neuron must exceed in at least one "
+        "language to be eligible",
+    )
+    activation_bar_ratio: float = Field(
+        0.95,
+        description="quantile of all probabilities a neuron must exceed in a language to be "
+        "assigned to it",
+    )
+
+
+def select(stats: ActivationStats, params: LapeParams) -> Identified:
     """Select language-specific neurons by LAPE.
 
     Args:
         stats: ``over_zero`` [K, layers, neurons] and ``tokens`` [K] are used.
-        top_rate: share of all neurons kept by lowest entropy (reference: 0.01).
-        filter_rate: quantile of all probabilities a neuron must exceed in at
-            least one language to be eligible (reference: 0.95).
-        activation_bar_ratio: quantile of all probabilities a neuron must exceed
-            in a language to be assigned to it (reference: 0.95).
+        params: the thresholds of steps 3 to 5.
 
     Returns:
         language -> layer -> sorted neuron indices, and no resolved parameters.
@@ -69,18 +78,20 @@ def select(
         raise FormatError("LAPE: entropy is NaN; does every language have tokens?")
 
     flattened_probs = activation_probs.flatten()
-    top_prob_value = flattened_probs.kthvalue(round(len(flattened_probs) * filter_rate)).values
+    top_prob_value = flattened_probs.kthvalue(
+        round(len(flattened_probs) * params.filter_rate)
+    ).values
     top_position = (activation_probs > top_prob_value.item()).sum(dim=-1)
     entropy[top_position == 0] = torch.inf
 
     flattened_entropy = entropy.flatten()
-    keep = round(len(flattened_entropy) * top_rate)
+    keep = round(len(flattened_entropy) * params.top_rate)
     _, index = flattened_entropy.topk(keep, largest=False)
     row_index = index // entropy.size(1)
     col_index = index % entropy.size(1)
     selected_probs = activation_probs[row_index, col_index].transpose(0, 1)  # K x keep
     activation_bar = flattened_probs.kthvalue(
-        round(len(flattened_probs) * activation_bar_ratio)
+        round(len(flattened_probs) * params.activation_bar_ratio)
     ).values.item()
 
     selection: Selection = {}
@@ -95,12 +106,9 @@ def select(
     return selection, {}
 
 
-METHODS.add(
+register(
     "lape",
-    Method(
-        name="lape",
-        select=select,
-        defaults={"top_rate": 0.01, "filter_rate": 0.95, "activation_bar_ratio": 0.95},
-        reference="Tang et al. 2024; RUCAIBox/Language-Specific-Neurons@fdeca23 identify.py",
-    ),
+    LapeParams,
+    select,
+    reference="Tang et al. 2024; RUCAIBox/Language-Specific-Neurons@fdeca23 identify.py",
 )

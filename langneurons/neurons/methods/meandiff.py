@@ -11,24 +11,32 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from langneurons.neurons.identification import METHODS, Identified, Method
+from pydantic import Field
+
+from langneurons.neurons.identification import Identified, MethodParams, register
 from langneurons.neurons.margins import top_margins
 
 if TYPE_CHECKING:
     from langneurons.neurons.statistics import ActivationStats
 
 
-def select(stats: ActivationStats, top_rate: float = 0.01) -> Identified:
+class MeandiffParams(MethodParams):
+    """Parameters of ``meandiff``."""
+
+    top_rate: float = Field(
+        0.01,
+        description="share of all neurons selected, split evenly over the languages (as LAPE's)",
+    )
+
+
+def select(stats: ActivationStats, params: MeandiffParams) -> Identified:
     """Per language, the neurons whose mean activation most exceeds every other language's."""
-    return top_margins(stats, stats.mean(), top_rate), {}
+    return top_margins(stats, stats.mean(), params.top_rate), {}
 
 
-METHODS.add(
+register(
     "meandiff",
-    Method(
-        name="meandiff",
-        select=select,
-        defaults={"top_rate": 0.01},
-        reference="baseline: mean-activation margin over the other languages",
-    ),
+    MeandiffParams,
+    select,
+    reference="baseline: mean-activation margin over the other languages",
 )

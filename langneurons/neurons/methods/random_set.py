@@ -10,37 +10,44 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from pydantic import Field
+
 from langneurons.errors import ConfigError
 from langneurons.neurons.controls import draw
-from langneurons.neurons.identification import METHODS, Identified, Method
+from langneurons.neurons.identification import Identified, MethodParams, register
 
 if TYPE_CHECKING:
     from langneurons.neurons.statistics import ActivationStats
 
 
-def select(stats: ActivationStats, seed: int = 0, like: str = "lape") -> Identified:
+class RandomParams(MethodParams):
+    """Parameters of ``random``."""
+
+    seed: int = Field(0, description="seed of the draw (a stream of its own, never the control's)")
+    like: str = Field(
+        "lape", description="method, with its defaults, whose per-layer counts are matched"
+    )
+
+
+def select(stats: ActivationStats, params: RandomParams) -> Identified:
     """Random neurons matched, per language and layer, to what method ``like`` selects."""
     from langneurons.neurons.identification import method
 
-    if like == "random":
+    if params.like == "random":
         raise ConfigError(
             "method 'random' cannot be matched to itself; pick like: lape, zhang2025, ..."
         )
-    chosen = method(like)
-    reference, _ = chosen.select(stats, **chosen.defaults)
+    reference, _ = method(params.like).select(stats, {})
     layers, width = stats.over_zero.shape[1], stats.over_zero.shape[2]
     counts = {
         lang: [len(reference[lang].get(i, ())) for i in range(layers)] for lang in stats.languages
     }
-    return draw(counts, width, seed, stream="method"), {}
+    return draw(counts, width, params.seed, stream="method"), {}
 
 
-METHODS.add(
+register(
     "random",
-    Method(
-        name="random",
-        select=select,
-        defaults={"seed": 0, "like": "lape"},
-        reference="control: random neurons in the per-layer counts of another method's set",
-    ),
+    RandomParams,
+    select,
+    reference="control: random neurons in the per-layer counts of another method's set",
 )

@@ -29,10 +29,12 @@ recorded as the categories ``specific`` and ``related``.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
 
 from langneurons.errors import ConfigError
-from langneurons.neurons.identification import METHODS, Identified, Method, Selection
+from langneurons.neurons.identification import Identified, MethodParams, Selection, register
 
 if TYPE_CHECKING:
     import torch
@@ -54,36 +56,47 @@ def activation_probabilities(stats: ActivationStats) -> torch.Tensor:
     return torch.stack(columns, dim=-1)
 
 
-def select(
-    stats: ActivationStats,
-    top_rate: float = 0.01,
-    activation_bar_ratio: float = 0.95,
-    xlambda: float | str = "auto",
-    lambda_low: float = 0.0,
-    lambda_high: float = 0.2,
-    lambda_eps: float = 1e-3,
-) -> Identified:
+class Zhang2025Params(MethodParams):
+    """Parameters of ``zhang2025``; the defaults are the reference's."""
+
+    top_rate: float = Field(0.01, description="share of all neurons kept by lowest score")
+    activation_bar_ratio: float = Field(
+        0.95,
+        description="quantile of all probabilities a neuron must exceed in a language to be "
+        "assigned to it",
+    )
+    xlambda: float | Literal["auto"] = Field(
+        "auto",
+        description="weight of the peak probability in the score; 'auto' searches for the "
+        "largest that puts no neuron in every language (recorded as found)",
+    )
+    lambda_low: float = Field(0.0, description="lower end of the 'auto' search")
+    lambda_high: float = Field(0.2, description="upper end of the 'auto' search")
+    lambda_eps: float = Field(
+        1e-3, description="the 'auto' search stops when its range is this narrow"
+    )
+
+
+def select(stats: ActivationStats, params: Zhang2025Params) -> Identified:
     """Select language neurons; return the selection and the lambda used.
 
     Raises:
-        ConfigError: ``xlambda`` is neither a number nor "auto", or no lambda in
-            the search range keeps every neuron out of some language.
+        ConfigError: no lambda in the search range keeps every neuron out of some
+            language.
     """
     probs = activation_probabilities(stats)
     entropy, max_act = _entropy_and_max(probs)
-    bar = probs.flatten().kthvalue(round(probs.numel() * activation_bar_ratio)).values.item()
-    keep = round(entropy.numel() * top_rate)
+    bar = probs.flatten().kthvalue(round(probs.numel() * params.activation_bar_ratio)).values.item()
+    keep = round(entropy.numel() * params.top_rate)
     languages = len(stats.languages)
 
     def run(lam: float) -> torch.Tensor:
         return _assign(probs, _score(entropy, max_act, lam, languages), keep, bar)
 
-    if xlambda == "auto":
-        lam = _search(run, languages, lambda_low, lambda_high, lambda_eps)
-    elif isinstance(xlambda, (int, float)):
-        lam = float(xlambda)
+    if params.xlambda == "auto":
+        lam = _search(run, languages, params.lambda_low, params.lambda_high, params.lambda_eps)
     else:
-        raise ConfigError(f"zhang2025: xlambda must be a number or 'auto', got {xlambda!r}")
+        lam = params.xlambda
     return _selection(run(lam), stats.languages), {"xlambda": lam}
 
 
@@ -159,20 +172,10 @@ def _selection(mask: torch.Tensor, languages: tuple[str, ...]) -> Selection:
     return selection
 
 
-METHODS.add(
+register(
     "zhang2025",
-    Method(
-        name="zhang2025",
-        select=select,
-        defaults={
-            "top_rate": 0.01,
-            "activation_bar_ratio": 0.95,
-            "xlambda": "auto",
-            "lambda_low": 0.0,
-            "lambda_high": 0.2,
-            "lambda_eps": 1e-3,
-        },
-        reference="Zhang et al. 2025; NJUNLP/Language-Neurons-Alignment@f3d4d76",
-        categories=True,
-    ),
+    Zhang2025Params,
+    select,
+    reference="Zhang et al. 2025; NJUNLP/Language-Neurons-Alignment@f3d4d76",
+    categories=True,
 )

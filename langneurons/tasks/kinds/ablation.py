@@ -27,28 +27,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from langneurons.columns import matrix
 from langneurons.models.interventions import ablate
 from langneurons.neurons.controls import matched_random
-from langneurons.report.tables import matrix
+from langneurons.tasks.checks import Rule, diagonal, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.perplexity import NLL, nll
-from langneurons.tasks.protocol import KINDS, Cell, CellResult, Summary, task_kind
-from langneurons.tasks.spec import TaskFields, TaskSpec, budget_where
+from langneurons.tasks.protocol import (
+    KINDS,
+    Cell,
+    CellResult,
+    Figure,
+    Headline,
+    Summary,
+    View,
+    task_kind,
+)
+from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec, budget_where
 from langneurons.text.corpus import paragraphs
 from langneurons.text.windows import Window, windows
-
-
-class ControlSpec(BaseModel):
-    """The random control: per language, random neurons in the same per-layer counts."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    seed: int = Field(default=0, description="seed of the random sets")
 
 
 class AblationChecks(BaseModel):
@@ -85,58 +86,47 @@ class Ablation:
 
     name = "ablation"
     spec_model = AblationSpec
+    headline = Headline("specificity", "specificity", lambda scores: scores.get("specificity"))
 
-    def cells(self, task: TaskSpec) -> list[Cell]:
+    def cells(self, task: TaskSpec[AblationSpec]) -> list[Cell]:
         """One cell per (ablated, evaluated) language pair, grouped by ablated language."""
         return [
-            Cell(task.name, f"ablate[{x}]-eval[{y}]", {"ablate": x, "eval": y})
+            Cell(task.name, _cell_id(x, y), {"ablate": x, "eval": y})
             for x in task.languages
             for y in task.languages
         ]
 
-    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+    def preflight(self, task: TaskSpec[AblationSpec], trust_task_code: bool) -> None:
         """Nothing to check: the task runs no code of its own."""
 
-    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+    def evaluator(
+        self, task: TaskSpec[AblationSpec], context: RunContext
+    ) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that shares perplexities between cells."""
         return _Evaluator(task, context).evaluate
 
-    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+    def failures(
+        self, task: TaskSpec[AblationSpec], cell: Cell, metrics: Mapping[str, float]
+    ) -> list[str]:
         """The control check in every cell; own and others' ratios on the diagonal."""
-        checks: AblationChecks = task.fields.checks
-        found = []
-        if metrics["control_ratio"] > checks.max_control_ratio:
-            found.append(
-                f"control ratio {metrics['control_ratio']:.3f} > {checks.max_control_ratio}"
-            )
-        if cell.params["ablate"] == cell.params["eval"]:
-            if metrics["ratio"] < checks.min_own_ratio:
-                found.append(f"own ratio {metrics['ratio']:.3f} < {checks.min_own_ratio}")
-            if metrics["mean_other_ratio"] > checks.max_other_ratio:
-                found.append(
-                    f"mean ratio on other languages {metrics['mean_other_ratio']:.3f} "
-                    f"> {checks.max_other_ratio}"
-                )
-        return found
+        return failures(RULES, task.fields.checks, cell, metrics)
 
-    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+    def figures(
+        self, task: TaskSpec[AblationSpec], results: Mapping[str, CellResult]
+    ) -> list[Figure]:
         """None: the summary table says it all."""
         return []
 
-    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+    def summarize(self, task: TaskSpec[AblationSpec], results: Mapping[str, CellResult]) -> Summary:
         """PPL-ratio matrix, per-language verdicts and the specificity score."""
         langs = task.languages
         checks: AblationChecks = task.fields.checks
 
         def metric(x: str, y: str, name: str) -> float | None:
-            result = results.get(f"ablate[{x}]-eval[{y}]")
+            result = results.get(_cell_id(x, y))
             return None if result is None else result.metrics[name]
 
-        diagonal = {
-            x: results[f"ablate[{x}]-eval[{x}]"]
-            for x in langs
-            if f"ablate[{x}]-eval[{x}]" in results
-        }
+        diagonal = {x: results[_cell_id(x, x)] for x in langs if _cell_id(x, x) in results}
         others = {x: d.metrics["mean_other_ratio"] for x, d in diagonal.items()}
         controls = [r.metrics["control_ratio"] for r in results.values()]
         scores: dict[str, float] = {}
@@ -171,6 +161,32 @@ class Ablation:
         )
         return Summary(scores, f"{legend}\n{text}")
 
+    def detail(self, task: TaskSpec[AblationSpec], results: Mapping[str, CellResult]) -> list[View]:
+        """The PPL-ratio heatmap."""
+        rows = [
+            [c.params["ablate"], c.params["eval"], results[c.id].metrics["ratio"]]
+            for c in self.cells(task)
+            if c.id in results
+        ]
+        title = "PPL ratio, ablated language (rows) x evaluated language"
+        return [View("heatmap", title, rows, scale="log", legend="PPL ratio")]
+
+
+RULES = (
+    Rule("max_control_ratio", "control_ratio", "control ratio"),
+    Rule("min_own_ratio", "ratio", "own ratio", diagonal("ablate", "eval")),
+    Rule(
+        "max_other_ratio",
+        "mean_other_ratio",
+        "mean ratio on other languages",
+        diagonal("ablate", "eval"),
+    ),
+)
+
+
+def _cell_id(ablated: str, evaluated: str) -> str:
+    return f"ablate[{ablated}]-eval[{evaluated}]"
+
 
 def _mean_log_other(
     x: str, langs: list[str], metric: Callable[[str, str, str], float | None]
@@ -190,7 +206,7 @@ def _fmt_int(value: float | None) -> str:
 
 
 class _Evaluator:
-    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+    def __init__(self, task: TaskSpec[AblationSpec], context: RunContext) -> None:
         self.task = task
         self.fields: AblationSpec = task.fields
         self.context = context

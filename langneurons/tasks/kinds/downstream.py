@@ -29,14 +29,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from langneurons.canonical import sha256_of
+from langneurons.columns import matrix
 from langneurons.errors import ConfigError
 from langneurons.neurons.controls import matched_random
 from langneurons.paths import cache_dir
-from langneurons.report.tables import matrix
+from langneurons.tasks.checks import Rule, diagonal, failures
 from langneurons.tasks.context import RunContext
-from langneurons.tasks.kinds.ablation import ControlSpec
-from langneurons.tasks.protocol import KINDS, Cell, CellResult, Summary, task_kind
-from langneurons.tasks.spec import TaskFields, TaskSpec
+from langneurons.tasks.protocol import (
+    KINDS,
+    Cell,
+    CellResult,
+    Figure,
+    Headline,
+    Summary,
+    View,
+    task_kind,
+)
+from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
 
 DEFAULT_TASKS = "langneurons_concepts_{lang}"
 
@@ -72,7 +81,7 @@ class DownstreamSpec(TaskFields):
         return self
 
 
-def check_task_code(task: TaskSpec, trust_task_code: bool = False) -> None:
+def check_task_code(task: TaskSpec[DownstreamSpec], trust_task_code: bool = False) -> None:
     """Refuse a task that has lm-eval read task configs from its ``include_path``, unless trusted.
 
     lm-eval imports the Python a config names (``!function module.fn``) and renders
@@ -105,58 +114,56 @@ class Downstream:
 
     name = "downstream"
     spec_model = DownstreamSpec
+    headline = Headline("specificity", "accuracy-drop specificity", lambda s: s.get("specificity"))
 
-    def cells(self, task: TaskSpec) -> list[Cell]:
+    def cells(self, task: TaskSpec[DownstreamSpec]) -> list[Cell]:
         """One cell per (ablated, evaluated) language pair."""
         fields: DownstreamSpec = task.fields
         return [
             Cell(
                 task.name,
-                f"ablate[{x}]-eval[{y}]",
+                _cell_id(x, y),
                 {"ablate": x, "eval": y, "lm_eval_task": fields.lm_eval_tasks.format(lang=y)},
             )
             for x in task.languages
             for y in task.languages
         ]
 
-    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+    def preflight(self, task: TaskSpec[DownstreamSpec], trust_task_code: bool) -> None:
         """Refuse task folders whose lm-eval configs would run code, unless trusted."""
         check_task_code(task, trust_task_code)
 
-    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+    def evaluator(
+        self, task: TaskSpec[DownstreamSpec], context: RunContext
+    ) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that runs lm-eval once per condition."""
         return _Evaluator(task, context).evaluate
 
-    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+    def failures(
+        self, task: TaskSpec[DownstreamSpec], cell: Cell, metrics: Mapping[str, float]
+    ) -> list[str]:
         """Own and others' drops on the diagonal; the control's drop in every cell."""
-        checks: DownstreamChecks = task.fields.checks
-        found = []
-        if cell.params["ablate"] == cell.params["eval"]:
-            if metrics["drop"] < checks.min_own_drop:
-                found.append(f"own drop {metrics['drop']:.3f} < {checks.min_own_drop}")
-            if metrics["mean_other_drop"] > checks.max_other_drop:
-                found.append(
-                    f"mean drop on the others {metrics['mean_other_drop']:.3f} > {checks.max_other_drop}"
-                )
-        if metrics["control_drop"] > checks.max_control_drop:
-            found.append(f"control drop {metrics['control_drop']:.3f} > {checks.max_control_drop}")
-        return found
+        return failures(RULES, task.fields.checks, cell, metrics)
 
-    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+    def figures(
+        self, task: TaskSpec[DownstreamSpec], results: Mapping[str, CellResult]
+    ) -> list[Figure]:
         """None: the summary matrix says it all."""
         return []
 
-    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+    def summarize(
+        self, task: TaskSpec[DownstreamSpec], results: Mapping[str, CellResult]
+    ) -> Summary:
         """The accuracy-drop matrix and the specificity of the drops."""
         fields: DownstreamSpec = task.fields
         langs = task.languages
 
         def drop(x: str, y: str) -> float | None:
-            found = results.get(f"ablate[{x}]-eval[{y}]")
+            found = results.get(_cell_id(x, y))
             return found.metrics["drop"] if found else None
 
         def baseline(x: str) -> str:
-            found = results.get(f"ablate[{x}]-eval[{x}]")
+            found = results.get(_cell_id(x, x))
             return f"{found.metrics['baseline']:.2f}" if found else "-"
 
         text = matrix(
@@ -166,11 +173,7 @@ class Downstream:
             drop,
             [("baseline", baseline), ("pass", lambda x: _verdict(results, x, langs))],
         )
-        diagonal = [
-            (results[f"ablate[{x}]-eval[{x}]"], x)
-            for x in langs
-            if f"ablate[{x}]-eval[{x}]" in results
-        ]
+        diagonal = [(results[_cell_id(x, x)], x) for x in langs if _cell_id(x, x) in results]
         scores: dict[str, float] = {}
         if diagonal:
             scores["specificity"] = sum(
@@ -185,16 +188,41 @@ class Downstream:
         )
         return Summary(scores, f"{legend}\n{text}")
 
+    def detail(
+        self, task: TaskSpec[DownstreamSpec], results: Mapping[str, CellResult]
+    ) -> list[View]:
+        """The accuracy-drop heatmap."""
+        rows = [
+            [c.params["ablate"], c.params["eval"], results[c.id].metrics["drop"]]
+            for c in self.cells(task)
+            if c.id in results
+        ]
+        title = "lm-eval accuracy drop, ablated language (rows) x task language"
+        return [View("heatmap", title, rows, legend="accuracy drop")]
+
+
+RULES = (
+    Rule("min_own_drop", "drop", "own drop", diagonal("ablate", "eval")),
+    Rule(
+        "max_other_drop", "mean_other_drop", "mean drop on the others", diagonal("ablate", "eval")
+    ),
+    Rule("max_control_drop", "control_drop", "control drop"),
+)
+
+
+def _cell_id(ablated: str, evaluated: str) -> str:
+    return f"ablate[{ablated}]-eval[{evaluated}]"
+
 
 def _verdict(results: Mapping[str, CellResult], x: str, langs: list[str]) -> str:
-    row = [results.get(f"ablate[{x}]-eval[{y}]") for y in langs]
+    row = [results.get(_cell_id(x, y)) for y in langs]
     if any(r is None for r in row):
         return "-"
     return "yes" if all(r is not None and r.passed for r in row) else "no"
 
 
 class _Evaluator:
-    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+    def __init__(self, task: TaskSpec[DownstreamSpec], context: RunContext) -> None:
         # a run checked this before any model loaded; here for callers that skip the session
         check_task_code(task, context.trust_task_code)
         self.task = task
@@ -248,9 +276,8 @@ class _Evaluator:
         import lm_eval
 
         lm, manager = self._model()
-        lm.zero(neurons)
         names = [self.fields.lm_eval_tasks.format(lang=lang) for lang in self.task.languages]
-        with self.context.timings.phase("lm-eval"):
+        with lm.intervening(zero=neurons), self.context.timings.phase("lm-eval"):
             out = lm_eval.simple_evaluate(
                 model=lm,
                 tasks=names,

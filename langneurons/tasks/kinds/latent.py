@@ -26,25 +26,36 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from langneurons.columns import table
 from langneurons.models.interventions import ablate
 from langneurons.models.logit_lens import state_batches
 from langneurons.neurons.controls import matched_random
-from langneurons.report.tables import table
 from langneurons.tasks.answer_tokens import AnswerTokens
+from langneurons.tasks.checks import Rule, cell_id_is, cell_id_is_not, failures
 from langneurons.tasks.context import RunContext
-from langneurons.tasks.kinds.ablation import ControlSpec
 from langneurons.tasks.latent_prompts import PROMPT_KINDS, Items, PromptKind, build_items
 from langneurons.tasks.latent_readout import Lens, measure, overtake, peak
 from langneurons.tasks.linear_probe import held_out, probe_accuracy
-from langneurons.tasks.protocol import KINDS, Cell, CellResult, Summary, task_kind
-from langneurons.tasks.spec import TaskFields, TaskSpec
+from langneurons.tasks.protocol import (
+    KINDS,
+    Cell,
+    CellResult,
+    Figure,
+    Headline,
+    Panel,
+    Series,
+    Summary,
+    View,
+    task_kind,
+)
+from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
 from langneurons.text.concepts import load_concepts
 from langneurons.text.corpus import paragraphs
+from langneurons.text.sources import concept_sentences
 
 if TYPE_CHECKING:
     import torch
@@ -117,8 +128,10 @@ class LatentSpec(TaskFields):
 
     @model_validator(mode="after")
     def _consistent(self) -> LatentSpec:
-        if self.data.source != "concepts":
-            raise ValueError("data.source must be 'concepts' (the built-in list or a file)")
+        if self.data.source != concept_sentences.NAME:
+            raise ValueError(
+                f"data.source must be '{concept_sentences.NAME}' (the built-in list or a file)"
+            )
         for _, source, target in self.cells.entries():
             for lang in (source, target):
                 if lang not in self.languages:
@@ -131,8 +144,9 @@ class Latent:
 
     name = "latent"
     spec_model = LatentSpec
+    headline = Headline("mean_target_drop", "latent drop", lambda s: _drop_beyond_control(s))
 
-    def cells(self, task: TaskSpec) -> list[Cell]:
+    def cells(self, task: TaskSpec[LatentSpec]) -> list[Cell]:
         """Lens cells whose languages survive ``--langs``, then the probe (two languages or more)."""
         fields: LatentSpec = task.fields
         cells = [
@@ -144,36 +158,34 @@ class Latent:
             cells.append(Cell(task.name, PROBE, {"languages": ",".join(task.languages)}))
         return cells
 
-    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+    def preflight(self, task: TaskSpec[LatentSpec], trust_task_code: bool) -> None:
         """Nothing to check: the task runs no code of its own."""
 
-    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+    def evaluator(
+        self, task: TaskSpec[LatentSpec], context: RunContext
+    ) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator sharing token sets and unablated passes between cells."""
         return _Evaluator(task, context).evaluate
 
-    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+    def failures(
+        self, task: TaskSpec[LatentSpec], cell: Cell, metrics: Mapping[str, float]
+    ) -> list[str]:
         """The probe's best accuracy; a lens cell's items, English peak and final accuracy.
 
         The peak check reads ``layers``, the number of layers the lens decoded.
         """
         checks: LatentChecks = task.fields.checks
-        if cell.id == PROBE:
-            best, bar = metrics["best_accuracy"], checks.min_probe_accuracy
-            return [] if best >= bar else [f"best probe accuracy {best:.2f} < {bar}"]
-        if metrics["items"] == 0:
+        if cell.id != PROBE and metrics["items"] == 0:
             return ["no item left after the token-set rules"]
         found = []
-        if cell.params["target"] != task.fields.latent and checks.latent_peak_inside:
+        lens = cell.id != PROBE
+        if lens and cell.params["target"] != task.fields.latent and checks.latent_peak_inside:
             top, layers = metrics["latent_peak_layer"], metrics["layers"]
             if not 0 < top < layers - 1:
                 found.append(f"English peaks at layer {top:.0f}, not inside the layer range")
-        if metrics["final_accuracy"] < checks.min_final_accuracy:
-            found.append(
-                f"final accuracy {metrics['final_accuracy']:.2f} < {checks.min_final_accuracy}"
-            )
-        return found
+        return found + failures(RULES, checks, cell, metrics)
 
-    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+    def summarize(self, task: TaskSpec[LatentSpec], results: Mapping[str, CellResult]) -> Summary:
         """Per-cell lens numbers, ablation drops and probe accuracies."""
         lens = {k: r for k, r in results.items() if k != PROBE}
         probes = {k: r for k, r in results.items() if k == PROBE}
@@ -206,23 +218,80 @@ class Latent:
             ]
         return Summary(_scores(lens, probes), "\n".join(parts))
 
-    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
-        """One figure per prompt kind with the per-layer curves of its cells; one for the probe."""
-        from langneurons.report.plots import latent_curves, probe_curve
+    def detail(self, task: TaskSpec[LatentSpec], results: Mapping[str, CellResult]) -> list[View]:
+        """The translation cells' logit-lens curves: target solid, English dashed."""
+        rows: list[list[object]] = []
+        translations = [c for c in self.cells(task) if c.params.get("prompt") == "translation"]
+        for group, cell in enumerate(c for c in translations if c.id in results):
+            curves = results[cell.id].curves
+            rows.append(
+                [
+                    f"{cell.params['source']}>{cell.params['target']}",
+                    curves.get("p_target", []),
+                    group,
+                    False,
+                ]
+            )
+            if curves.get("p_latent"):
+                rows.append(["", curves["p_latent"], group, True])
+        title = "logit lens, translation: target (solid), English (dashed)"
+        return [View("curves", title, rows)] if rows else []
 
-        paths = []
+    def figures(
+        self, task: TaskSpec[LatentSpec], results: Mapping[str, CellResult]
+    ) -> list[Figure]:
+        """Per prompt kind, the per-layer curves of its cells (Wendler et al. 2024's style); the probe.
+
+        Solid: the unmodified model (target blue, English orange) with 95 % bands;
+        dashed: the same with the target language's neurons ablated.
+        """
+        figures = []
         for kind in PROMPT_KINDS:
             mine = {k: r for k, r in results.items() if k.startswith(f"{kind}[")}
             if mine:
-                paths.append(stem.with_name(f"{stem.name}.{task.name}.{kind}.png"))
-                latent_curves(mine, paths[-1])
+                panels = [
+                    Panel(cell_id, _lens_series(r), "probability") for cell_id, r in mine.items()
+                ]
+                figures.append(Figure(kind, panels))
         if PROBE in results:
-            paths.append(stem.with_name(f"{stem.name}.{task.name}.probe.png"))
-            probe_curve(results[PROBE], paths[-1])
-        return paths
+            probe = results[PROBE]
+            curve = Series(probe.curves["probe_accuracy"], "accuracy", "tab:green", markers=True)
+            title = f"input language, {probe.metrics['classes']:.0f} languages"
+            panel = Panel(
+                title, [curve], "held-out accuracy", (probe.metrics["chance"], "chance"), (0, 1.02)
+            )
+            figures.append(Figure("probe", [panel]))
+        return figures
+
+
+def _lens_series(result: CellResult) -> list[Series]:
+    series = []
+    for name, colour, label in (
+        ("p_target", "tab:blue", "target"),
+        ("p_latent", "tab:orange", "English"),
+    ):
+        if name in result.curves:
+            series.append(Series(result.curves[name], label, colour, result.curves[f"{name}_band"]))
+        if f"ablated_{name}" in result.curves:
+            series.append(
+                Series(result.curves[f"ablated_{name}"], f"{label}, ablated", colour, dashed=True)
+            )
+    return series
 
 
 PROBE = "probe[language]"
+
+RULES = (
+    Rule("min_probe_accuracy", "best_accuracy", "best probe accuracy", cell_id_is(PROBE), 2),
+    Rule("min_final_accuracy", "final_accuracy", "final accuracy", cell_id_is_not(PROBE), 2),
+)
+
+
+def _drop_beyond_control(scores: Mapping[str, float]) -> float | None:
+    """Final target probability lost to the target's neurons beyond what the control loses."""
+    if not {"mean_target_drop", "mean_control_drop"} <= set(scores):
+        return None
+    return scores["mean_target_drop"] - scores["mean_control_drop"]
 
 
 def _cell_id(kind: str, source: str, target: str) -> str:
@@ -281,7 +350,7 @@ def _scores(lens: Mapping[str, CellResult], probes: Mapping[str, CellResult]) ->
 
 
 class _Evaluator:
-    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+    def __init__(self, task: TaskSpec[LatentSpec], context: RunContext) -> None:
         self.task = task
         self.fields: LatentSpec = task.fields
         self.context = context

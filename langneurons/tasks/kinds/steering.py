@@ -22,22 +22,30 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from langneurons.columns import table
 from langneurons.models.interventions import steer
 from langneurons.neurons.controls import matched_random
 from langneurons.neurons.neuron_set import NeuronSet
-from langneurons.report.tables import table
+from langneurons.tasks.checks import Rule, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.fluency import measure
 from langneurons.tasks.generation import Generation, Intervention, continuation_perplexity, generate
 from langneurons.tasks.judges import JUDGES, Judge, judge
-from langneurons.tasks.kinds.ablation import ControlSpec
-from langneurons.tasks.protocol import KINDS, Cell, CellResult, Summary, task_kind
-from langneurons.tasks.spec import TaskFields, TaskSpec
+from langneurons.tasks.protocol import (
+    KINDS,
+    Cell,
+    CellResult,
+    Figure,
+    Headline,
+    Summary,
+    View,
+    task_kind,
+)
+from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
 from langneurons.tasks.steering_values import VALUE_PATTERN, SteeringValue, steering_values
 from langneurons.text.corpus import paragraphs
 
@@ -130,8 +138,9 @@ class Steering:
 
     name = "steering"
     spec_model = SteeringSpec
+    headline = Headline("mean_success", "fluent success", lambda s: s.get("mean_success"))
 
-    def cells(self, task: TaskSpec) -> list[Cell]:
+    def cells(self, task: TaskSpec[SteeringSpec]) -> list[Cell]:
         """One cell per (source, target) pair around the pivot."""
         fields: SteeringSpec = task.fields
         pivot = fields.pivot
@@ -143,32 +152,30 @@ class Steering:
             pairs += [(pivot, t) for t in others]
         if fields.directions in ("both", "to_pivot"):
             pairs += [(s, pivot) for s in others]
-        return [Cell(task.name, f"steer[{s}>{t}]", {"source": s, "target": t}) for s, t in pairs]
+        return [Cell(task.name, _cell_id(s, t), {"source": s, "target": t}) for s, t in pairs]
 
-    def preflight(self, task: TaskSpec, trust_task_code: bool) -> None:
+    def preflight(self, task: TaskSpec[SteeringSpec], trust_task_code: bool) -> None:
         """Nothing to check: the task runs no code of its own."""
 
-    def evaluator(self, task: TaskSpec, context: RunContext) -> Callable[[Cell], CellResult]:
+    def evaluator(
+        self, task: TaskSpec[SteeringSpec], context: RunContext
+    ) -> Callable[[Cell], CellResult]:
         """Return a cell evaluator that shares baselines and the judge between cells."""
         return _Evaluator(task, context).evaluate
 
-    def failures(self, task: TaskSpec, cell: Cell, metrics: Mapping[str, float]) -> list[str]:
+    def failures(
+        self, task: TaskSpec[SteeringSpec], cell: Cell, metrics: Mapping[str, float]
+    ) -> list[str]:
         """Steered success, baseline and control against their thresholds."""
-        checks: SteeringChecks = task.fields.checks
-        found = []
-        if metrics["success"] < checks.min_success:
-            found.append(f"success {metrics['success']:.2f} < {checks.min_success}")
-        if metrics["baseline"] > checks.max_baseline:
-            found.append(f"baseline {metrics['baseline']:.2f} > {checks.max_baseline}")
-        if metrics["control"] > checks.max_control:
-            found.append(f"control {metrics['control']:.2f} > {checks.max_control}")
-        return found
+        return failures(RULES, task.fields.checks, cell, metrics)
 
-    def figures(self, task: TaskSpec, results: Mapping[str, CellResult], stem: Path) -> list[Path]:
+    def figures(
+        self, task: TaskSpec[SteeringSpec], results: Mapping[str, CellResult]
+    ) -> list[Figure]:
         """None: the summary table says it all."""
         return []
 
-    def summarize(self, task: TaskSpec, results: Mapping[str, CellResult]) -> Summary:
+    def summarize(self, task: TaskSpec[SteeringSpec], results: Mapping[str, CellResult]) -> Summary:
         """Per-pair success, baseline, control and fluency; generation speed."""
         fields: SteeringSpec = task.fields
         checks = fields.checks
@@ -205,9 +212,30 @@ class Steering:
         text = table([*header, "ppl", "pass"], rows)
         return Summary(scores, f"{legend}\n{text}")
 
+    def detail(self, task: TaskSpec[SteeringSpec], results: Mapping[str, CellResult]) -> list[View]:
+        """Per pair, the steered success as a bar, the baseline and the control as marks."""
+        names = ("success", "baseline", "control")
+        rows = [
+            [c.id, *(results[c.id].metrics[m] for m in names)]
+            for c in self.cells(task)
+            if c.id in results
+        ]
+        return [View("bars", "steering success (bars), baseline and control (marks)", rows)]
+
+
+RULES = (
+    Rule("min_success", "success", "success", digits=2),
+    Rule("max_baseline", "baseline", "baseline", digits=2),
+    Rule("max_control", "control", "control", digits=2),
+)
+
+
+def _cell_id(source: str, target: str) -> str:
+    return f"steer[{source}>{target}]"
+
 
 class _Evaluator:
-    def __init__(self, task: TaskSpec, context: RunContext) -> None:
+    def __init__(self, task: TaskSpec[SteeringSpec], context: RunContext) -> None:
         self.task = task
         self.fields: SteeringSpec = task.fields
         self.context = context

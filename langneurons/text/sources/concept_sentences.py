@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from langneurons.errors import MissingResourceError
 from langneurons.text.concepts import BLANK, load_concepts
-from langneurons.text.corpus import SOURCES, CorpusSpec, Split
+from langneurons.text.corpus import SOURCES, CorpusSpec, Source, Split
+
+#: the source name task files give as ``data.source``
+NAME = "concepts"
 
 
 def read_concepts(spec: CorpusSpec, lang: str, split: Split) -> list[str]:
@@ -21,4 +24,4 @@ def read_concepts(spec: CorpusSpec, lang: str, split: Split) -> list[str]:
     return [c.cloze[lang].replace(BLANK, c.words[lang]) for c in data.concepts]
 
 
-SOURCES.add("concepts", read_concepts)
+SOURCES.add(NAME, Source(read_concepts))

@@ -21,7 +21,7 @@ from typing import Any
 
 from langneurons.errors import MissingResourceError, pip_dependency_error
 from langneurons.paths import hub_offline
-from langneurons.text.corpus import SOURCES, CorpusSpec, Split
+from langneurons.text.corpus import SOURCES, CorpusSpec, Source, Split
 from langneurons.text.languages import language
 
 FLORES = "openlanguagedata/flores_plus"
@@ -81,5 +81,5 @@ def _local_rows(datasets: Any, root: Path, config: str, split: str) -> Iterable[
     raise MissingResourceError(f"no {root}/{config}/{split}.jsonl or .parquet")
 
 
-SOURCES.add("flores", read_flores)
-SOURCES.add("wikipedia", read_wikipedia)
+SOURCES.add("flores", Source(read_flores, offline=False))
+SOURCES.add("wikipedia", Source(read_wikipedia, offline=False))

@@ -16,7 +16,7 @@ from pathlib import Path
 from langneurons.errors import ConfigError, FormatError, MissingResourceError
 from langneurons.input_files import parse_json, template_fields
 from langneurons.input_files import read_text as read_file
-from langneurons.text.corpus import PATH_CHECKS, SOURCES, CorpusSpec, Split
+from langneurons.text.corpus import SOURCES, CorpusSpec, Source, Split
 
 FIELDS = ("lang", "split")
 
@@ -79,7 +79,5 @@ def read_jsonl(spec: CorpusSpec, lang: str, split: Split) -> list[str]:
     return paragraphs
 
 
-SOURCES.add("text", read_text)
-SOURCES.add("jsonl", read_jsonl)
-PATH_CHECKS.add("text", check_path)
-PATH_CHECKS.add("jsonl", check_path)
+SOURCES.add("text", Source(read_text, check_path=check_path))
+SOURCES.add("jsonl", Source(read_jsonl, check_path=check_path))

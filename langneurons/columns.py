@@ -1,4 +1,4 @@
-"""Plain-text tables for the terminal summary."""
+"""Plain-text tables: aligned columns for the terminal (task summaries, set comparisons)."""
 
 from __future__ import annotations
 
