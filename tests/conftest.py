@@ -120,6 +120,30 @@ def tiny_model_folder(tmp_path_factory):
     return save_tiny_model(tmp_path_factory.mktemp("models") / "tiny-llama", "llama")
 
 
+@pytest.fixture
+def run(tiny_model_folder, tmp_path, monkeypatch):
+    """Options for a valid run on the tiny model, whose weights must not load; tests break one thing."""
+    from langneurons.run import session as session_module
+    from langneurons.run.session import RunOptions
+    from tests.synthetic import TINY_ABLATION_TASK, tiny_neuron_set, write_text_corpus
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded")
+
+    monkeypatch.setattr(session_module, "load_model", no_loading)
+    corpus = write_text_corpus(tmp_path / "text")
+    task = tmp_path / "tiny.yaml"
+    task.write_text(TINY_ABLATION_TASK.format(name="tiny", corpus=corpus))
+    options = RunOptions(
+        model=str(tiny_model_folder),
+        neurons=str(tiny_neuron_set(tmp_path, tiny_model_folder)),
+        tasks=(task,),
+        identify_data=f"text:{corpus}",
+        progress=False,
+    )
+    return {"options": options, "corpus": corpus, "task": task}
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch, request):
     """Unit and integration tests get an empty cache; real-model tests keep the user's."""

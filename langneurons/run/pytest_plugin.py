@@ -15,7 +15,7 @@ import os
 import shlex
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,6 @@ from langneurons.run import finish
 from langneurons.run.recorder import WIRE_KEY, Evaluated, Recorder, SetFacts
 from langneurons.run.session import BenchmarkSession, RunOptions, check_output_folder, resolve_tasks
 from langneurons.tasks.protocol import Cell, CellResult, fail_non_finite, task_kind
-from langneurons.text.sources import udhr
 
 _SESSION = pytest.StashKey[BenchmarkSession]()
 _ERROR = pytest.StashKey[str]()
@@ -35,45 +34,22 @@ _RECORDER = pytest.StashKey[Recorder]()
 _PLANNED = pytest.StashKey[dict[str, dict[str, int]]]()
 _STARTED = pytest.StashKey[float]()
 
-#: (option, help, extra keyword arguments of addoption); help says what, then the default
-_OPTIONS: list[tuple[str, str, dict[str, Any]]] = [
-    (
-        "--model",
-        "alias, Hugging Face id or local folder (default: gemma-3-270m)",
-        {"default": "gemma-3-270m"},
-    ),
-    ("--revision", "hub branch, tag or commit of a Hugging Face id", {"default": None}),
-    (
-        "--neurons",
-        "comma-separated methods or neuron set files (.json or with a /) (default: lape)",
-        {"default": "lape"},
-    ),
-    (
-        "--tasks",
-        "comma-separated task names or files (default: every tasks/*.yaml)",
-        {"default": None},
-    ),
-    ("--langs", "comma-separated languages to keep from each task", {"default": None}),
-    ("--results-dir", "where the results files go (default: results)", {"default": "results"}),
-    ("--device", "cpu, cuda or auto (default: auto)", {"default": "auto", "choices": DEVICES}),
-    (
-        "--dtype",
-        "model dtype; auto is bfloat16 on CUDA and on CPUs with native bf16, else float32",
-        {"default": "auto", "choices": DTYPES},
-    ),
-    ("--batch-size", "windows per forward pass (default: 4)", {"type": int, "default": 4}),
-    ("--seed", "seed of random controls (default: 0)", {"type": int, "default": 0}),
-    (
-        "--trust-task-code",
-        "let task files run code they name (lm-eval's !function); off by default",
-        {"action": "store_true"},
-    ),
-    (
-        "--identify-data",
-        f"corpus methods identify on, source or source:path (default: {udhr.NAME})",
-        {"default": udhr.NAME},
-    ),
-]
+#: the options: a field of RunOptions (whose default they take) -> what it is
+_HELP = {
+    "model": "alias, Hugging Face id or local folder",
+    "revision": "hub branch, tag or commit of a Hugging Face id",
+    "neurons": "comma-separated methods or neuron set files (.json or with a /)",
+    "tasks": "comma-separated task names or files (default: every tasks/*.yaml)",
+    "langs": "comma-separated languages to keep from each task",
+    "results_dir": "where the results files go",
+    "device": "cpu, cuda or auto",
+    "dtype": "model dtype; auto is bfloat16 on CUDA and on CPUs with native bf16, else float32",
+    "batch_size": "windows per forward pass",
+    "seed": "seed of random controls",
+    "trust_task_code": "let task files run code they name (lm-eval's !function)",
+    "identify_data": "corpus methods identify on, source or source:path",
+}
+_CHOICES = {"device": DEVICES, "dtype": DTYPES}
 
 
 @dataclass(frozen=True)
@@ -86,10 +62,22 @@ class PlannedCell:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Register the benchmark options."""
+    """Register the benchmark options (help: what it is, then the default)."""
     group = parser.getgroup("langneurons", "langneurons benchmark")
-    for name, text, extra in _OPTIONS:
-        group.addoption(name, help=text, **extra)
+    defaults = {f.name: f.default for f in fields(RunOptions)}
+    for name, text in _HELP.items():
+        flag, default = "--" + name.replace("_", "-"), defaults[name]
+        if isinstance(default, bool):
+            group.addoption(flag, action="store_true", help=f"{text}; off by default")
+        elif default in (None, ()):
+            group.addoption(flag, default=None, help=text)
+        else:
+            kind = int if isinstance(default, int) else str
+            given = default if kind is int else str(default)
+            help_text = f"{text} (default: {default})"
+            group.addoption(
+                flag, default=given, type=kind, choices=_CHOICES.get(name), help=help_text
+            )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -114,25 +102,15 @@ def session_for(config: pytest.Config) -> BenchmarkSession | None:
 
 
 def _options(config: pytest.Config) -> RunOptions:
-    get = config.getoption
+    values = {name: config.getoption(name) for name in _HELP}
     folder = Path(str(config.rootpath)) / "tasks"
-    given = [spec.strip() for spec in (get("tasks") or "").split(",") if spec.strip()]
-    tasks = resolve_tasks(given, folder) if given else tuple(sorted(folder.glob("*.yaml")))
-    langs = tuple(get("langs").split(",")) if get("langs") else None
-    return RunOptions(
-        model=get("model"),
-        revision=get("revision"),
-        neurons=get("neurons"),
-        tasks=tasks,
-        langs=langs,
-        results_dir=Path(get("results_dir")),
-        device=get("device"),
-        dtype=get("dtype"),
-        batch_size=get("batch_size"),
-        seed=get("seed"),
-        identify_data=get("identify_data"),
-        trust_task_code=get("trust_task_code"),
+    given = [spec.strip() for spec in (values["tasks"] or "").split(",") if spec.strip()]
+    values["tasks"] = (
+        resolve_tasks(given, folder) if given else tuple(sorted(folder.glob("*.yaml")))
     )
+    values["langs"] = tuple(values["langs"].split(",")) if values["langs"] else None
+    values["results_dir"] = Path(values["results_dir"])
+    return RunOptions(**values)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -7,30 +7,7 @@ from pathlib import Path
 import pytest
 
 from langneurons.errors import LangneuronsError
-from langneurons.run import session as session_module
-from langneurons.run.session import BenchmarkSession, RunOptions
-from tests.synthetic import TINY_ABLATION_TASK, tiny_neuron_set, write_text_corpus
-
-
-@pytest.fixture
-def run(tiny_model_folder, tmp_path, monkeypatch):
-    """Options for a valid run on the tiny model, whose weights must not load."""
-    monkeypatch.setattr(session_module, "load_model", _no_loading)
-    corpus = write_text_corpus(tmp_path / "text")
-    task = tmp_path / "tiny.yaml"
-    task.write_text(TINY_ABLATION_TASK.format(name="tiny", corpus=corpus))
-    options = RunOptions(
-        model=str(tiny_model_folder),
-        neurons=str(tiny_neuron_set(tmp_path, tiny_model_folder)),
-        tasks=(task,),
-        identify_data=f"text:{corpus}",
-        progress=False,
-    )
-    return {"options": options, "corpus": corpus, "task": task}
-
-
-def _no_loading(*args, **kwargs):
-    raise AssertionError("the model was loaded")
+from langneurons.run.session import BenchmarkSession
 
 
 def test_a_valid_run_builds_without_loading_the_model(run):

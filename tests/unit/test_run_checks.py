@@ -12,36 +12,14 @@ from langneurons.run import session as session_module
 from langneurons.run.cli import main
 from langneurons.run.session import (
     BenchmarkSession,
-    RunOptions,
     check_output_file,
     check_output_folder,
     resolve_tasks,
 )
-from tests.synthetic import TINY_ABLATION_TASK, tiny_neuron_set, write_text_corpus
+from tests.synthetic import TINY_ABLATION_TASK, write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK = TINY_ABLATION_TASK
-
-
-@pytest.fixture
-def run(tiny_model_folder, tmp_path, monkeypatch):
-    """Options for a valid run on the tiny model; each test breaks one thing."""
-    monkeypatch.setattr(session_module, "load_model", _no_loading)
-    corpus = write_text_corpus(tmp_path / "text")
-    task = tmp_path / "tiny.yaml"
-    task.write_text(TASK.format(name="tiny", corpus=corpus))
-    options = RunOptions(
-        model=str(tiny_model_folder),
-        neurons=str(tiny_neuron_set(tmp_path, tiny_model_folder)),
-        tasks=(task,),
-        identify_data=f"text:{corpus}",
-        progress=False,
-    )
-    return {"options": options, "corpus": corpus, "task": task}
-
-
-def _no_loading(*args, **kwargs):
-    raise AssertionError("the model was loaded")
 
 
 def fails(options, message):
@@ -206,3 +184,7 @@ def test_identify_fails_before_any_work(
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "x.json").exists()
+
+
+def _no_loading(*args, **kwargs):
+    raise AssertionError("the model was loaded")
