@@ -139,12 +139,19 @@ class LatentSpec(TaskFields):
         return self
 
 
+def _drop_beyond_control(scores: Mapping[str, float]) -> float | None:
+    """Final target probability lost to the target's neurons beyond what the control loses."""
+    if not {"mean_target_drop", "mean_control_drop"} <= set(scores):
+        return None
+    return scores["mean_target_drop"] - scores["mean_control_drop"]
+
+
 class Latent:
     """The latent-language task kind."""
 
     name = "latent"
     spec_model = LatentSpec
-    headline = Headline("mean_target_drop", "latent drop", lambda s: _drop_beyond_control(s))
+    headline = Headline("mean_target_drop", "latent drop", _drop_beyond_control)
 
     def cells(self, task: TaskSpec[LatentSpec]) -> list[Cell]:
         """Lens cells whose languages survive ``--langs``, then the probe (two languages or more)."""
@@ -285,13 +292,6 @@ RULES = (
     Rule("min_probe_accuracy", "best_accuracy", "best probe accuracy", cell_id_is(PROBE), 2),
     Rule("min_final_accuracy", "final_accuracy", "final accuracy", cell_id_is_not(PROBE), 2),
 )
-
-
-def _drop_beyond_control(scores: Mapping[str, float]) -> float | None:
-    """Final target probability lost to the target's neurons beyond what the control loses."""
-    if not {"mean_target_drop", "mean_control_drop"} <= set(scores):
-        return None
-    return scores["mean_target_drop"] - scores["mean_control_drop"]
 
 
 def _cell_id(kind: str, source: str, target: str) -> str:
