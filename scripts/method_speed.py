@@ -27,7 +27,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
         total = sum(found.count(lang) for lang in MGSM_LANGUAGES)
         print(
-            f"  {name:10s} {seconds:6.2f} s  {total:6d} neuron assignments  {found.method['params']}"
+            f"  {name:10s} {seconds:6.2f} s  {total:6d} neuron assignments  {found.method.params}"
         )
 
 

@@ -43,6 +43,7 @@ def draw(counts: Mapping[str, Sequence[int]], width: int, seed: int, stream: str
 def matched_random(reference: NeuronSet, seed: int) -> NeuronSet:
     """Return the control of ``reference``: its per-layer counts, random neurons."""
     from langneurons.neurons.neuron_set import from_lists
+    from langneurons.records import MethodRecord
 
     counts = {lang: reference.counts_per_layer(lang) for lang in reference.languages}
     selection = draw(counts, reference.neurons_per_layer, seed)
@@ -53,9 +54,13 @@ def matched_random(reference: NeuronSet, seed: int) -> NeuronSet:
         },
         model=reference.model,
         site=reference.site,
-        method={
-            "name": "random",
-            "params": {"seed": seed, "matched_to": reference.method, "of": reference.sha256()},
-        },
+        method=MethodRecord(
+            name="random",
+            params={
+                "seed": seed,
+                "matched_to": reference.method.model_dump(),
+                "of": reference.sha256(),
+            },
+        ),
         statistics=reference.statistics,
     )

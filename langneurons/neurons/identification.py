@@ -219,6 +219,7 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
             wrong type.
     """
     from langneurons.neurons.neuron_set import from_lists
+    from langneurons.records import MethodRecord, ModelIdentity, StatisticsRecord, parse_record
 
     chosen = method(name)
     selection, recorded = chosen.select(stats, params or {})
@@ -229,13 +230,13 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
     provenance = stats.provenance
     return from_lists(
         per_language,
-        model=provenance["model"],
+        model=parse_record(ModelIdentity, provenance["model"], "statistics provenance: model"),
         site=provenance["site"],
-        method={"name": name, "params": recorded},
+        method=MethodRecord(name=name, params=recorded),
         categories=categories(selection) if chosen.categories else None,
-        statistics={
-            "corpus": provenance.get("corpus"),
-            "sha256": provenance.get("corpus_sha256"),
-            "tokens": dict(zip(stats.languages, stats.tokens.tolist(), strict=True)),
-        },
+        statistics=StatisticsRecord(
+            corpus=provenance.get("corpus"),
+            sha256=provenance.get("corpus_sha256"),
+            tokens=dict(zip(stats.languages, stats.tokens.tolist(), strict=True)),
+        ),
     )

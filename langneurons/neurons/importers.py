@@ -20,6 +20,7 @@ from langneurons.models.architecture import architecture_named
 from langneurons.neurons.neuron_set import NeuronSet, from_lists
 from langneurons.neurons.statistics import ActivationStats, check
 from langneurons.paths import reference_dir
+from langneurons.records import MethodRecord, ModelIdentity
 from langneurons.text.languages import check_languages
 
 if TYPE_CHECKING:
@@ -29,14 +30,13 @@ if TYPE_CHECKING:
 
 MGSM_LANGUAGES = ["en", "ru", "es", "fr", "de", "zh", "ja", "bn", "th", "sw"]
 MGSM_TAG = "Mistral-de76d14562b1da1ba0e52d5b245cf9c0859e2af3"
-MGSM_MODEL: dict[str, Any] = {
-    "name": "mistral-7b-mgsm",
-    "source": None,
-    "revision": None,
-    "architecture": "MistralForCausalLM",
-    "num_layers": 32,
-    "neurons_per_layer": 14336,
-}
+MGSM_ARCHITECTURE = "MistralForCausalLM"
+MGSM_MODEL = ModelIdentity(
+    name="mistral-7b-mgsm",
+    architecture=MGSM_ARCHITECTURE,
+    num_layers=32,
+    neurons_per_layer=14336,
+)
 
 
 def mgsm_folder(root: Path | None = None) -> Path:
@@ -53,7 +53,7 @@ def mgsm_statistics(root: Path | None = None, prefixes: bool = True) -> Activati
         prefix,
         MGSM_LANGUAGES,
         MGSM_MODEL,
-        architecture_named(MGSM_MODEL["architecture"]).site,
+        architecture_named(MGSM_ARCHITECTURE).site,
     )
 
 
@@ -72,7 +72,7 @@ def import_counts(
     full: str,
     prefix: str | None,
     languages: Sequence[str],
-    model: dict[str, Any],
+    model: ModelIdentity,
     site: str,
 ) -> ActivationStats:
     """Read statistics published as ``torch.save({"total_tokens", "over_zero"})`` per language.
@@ -95,7 +95,7 @@ def import_counts(
     """
     import torch
 
-    shape = (model["num_layers"], model["neurons_per_layer"])
+    shape = (model.num_layers, model.neurons_per_layer)
     check_template(full, languages, "full counts path")
     if prefix is not None:
         check_template(prefix, languages, "prefix counts path")
@@ -112,7 +112,7 @@ def import_counts(
     tokens, over_zero = read(full)
     prefix_tokens, prefix_over_zero = read(prefix) if prefix else (None, None)
     provenance = {
-        "model": model,
+        "model": model.model_dump(),
         "site": site,
         "corpus": f"imported:{Path(full).name}",
         "corpus_sha256": None,
@@ -178,7 +178,7 @@ def _published_counts(path: Path, shape: tuple[int, int]) -> tuple[int, torch.Te
 
 
 def import_published(
-    path: Path, languages: list[str], model: dict[str, Any], site: str
+    path: Path, languages: list[str], model: ModelIdentity, site: str
 ) -> NeuronSet:
     """Read a ``torch.save``-d ``List[List[LongTensor]]`` as published with LAPE.
 
@@ -208,18 +208,18 @@ def import_published(
             f"({', '.join(languages)}); pass one code per list, in file order"
         )
     layers_of = {lang: len(layers) for lang, layers in zip(languages, lists, strict=True)}
-    if set(layers_of.values()) != {model["num_layers"]}:
+    if set(layers_of.values()) != {model.num_layers}:
         raise ShapeMismatchError(
             f"{path}: layers per language are "
             f"{', '.join(f'{lang} {n}' for lang, n in layers_of.items())}; "
-            f"the model has {model['num_layers']}, and every language needs that many"
+            f"the model has {model.num_layers}, and every language needs that many"
         )
     per_language = {
         lang: [_published_indices(t, f"{path}: {lang} layer {i}") for i, t in enumerate(layers)]
         for lang, layers in zip(languages, lists, strict=True)
     }
     return from_lists(
-        per_language, model, site, {"name": "imported", "params": {"file": Path(path).name}}
+        per_language, model, site, MethodRecord(name="imported", params={"file": Path(path).name})
     )
 
 

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
 from langneurons.atomic_write import atomic_write_text
 from langneurons.canonical import sha256_of
 from langneurons.errors import FormatError, ShapeMismatchError
 from langneurons.input_files import load_json
+from langneurons.records import MethodRecord, ModelIdentity, StatisticsRecord, parse_record
 from langneurons.text.languages import check_languages
 
 FORMAT = "langneurons.neuron_set/1"
@@ -30,59 +29,37 @@ Layers = Mapping[int, tuple[int, ...]]
 Languages = Mapping[str, Layers]
 
 
-class _ModelRecord(BaseModel):
-    """The ``model`` object; strict, so ``true`` or ``2.0`` is not taken for a layer count."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str = Field(description="the model's name (alias, hub id or folder name)")
-    source: str | None = Field(default=None, description="hub id, package or folder")
-    revision: str | None = Field(default=None, description="resolved revision")
-    architecture: str | None = Field(default=None, description="HF architectures[0]")
-    num_layers: int = Field(gt=0, description="layers of the model")
-    neurons_per_layer: int = Field(gt=0, description="neurons at the site per layer")
-
-
-class _MethodRecord(BaseModel):
-    """The ``method`` object: results and the leaderboard read its ``name`` and ``params``."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    name: str = Field(description="registered method, or 'imported'")
-    params: dict[str, Any] = Field(default_factory=dict, description="its parameters")
-
-
 @dataclass(frozen=True)
 class NeuronSet:
     """Language -> layer -> neuron indices, with provenance.
 
     Attributes:
-        model: name, source, revision, architecture, num_layers, neurons_per_layer.
+        model: the model it was made for, its shape included.
         site: the activation site, e.g. ``model.layers.{i}.mlp.act_fn``.
-        method: ``{"name": ..., "params": {...}}``.
-        statistics: description of the statistics it came from, or None.
+        method: the method and its parameters.
+        statistics: what it was identified on, or None (imported).
         languages: per language, layer -> sorted unique neuron indices; layers
             without neurons are omitted.
         categories: optional per-category sets in the same layout (e.g.
             "specific", "related"), or empty.
     """
 
-    model: dict[str, Any]
+    model: ModelIdentity
     site: str
-    method: dict[str, Any]
-    statistics: dict[str, Any] | None
+    method: MethodRecord
+    statistics: StatisticsRecord | None
     languages: Languages
     categories: Mapping[str, Languages] = field(default_factory=dict)
 
     @property
     def num_layers(self) -> int:
         """Layer count of the model the set was made for."""
-        return int(self.model["num_layers"])
+        return self.model.num_layers
 
     @property
     def neurons_per_layer(self) -> int:
         """Neurons per layer of the model the set was made for."""
-        return int(self.model["neurons_per_layer"])
+        return self.model.neurons_per_layer
 
     def count(self, language: str) -> int:
         """Return the number of neurons of ``language``."""
@@ -102,10 +79,10 @@ def to_dict(neuron_set: NeuronSet) -> dict[str, Any]:
     """Return the JSON form of ``neuron_set``."""
     data: dict[str, Any] = {
         "format": FORMAT,
-        "model": neuron_set.model,
+        "model": neuron_set.model.model_dump(),
         "site": neuron_set.site,
-        "method": neuron_set.method,
-        "statistics": neuron_set.statistics,
+        "method": neuron_set.method.model_dump(),
+        "statistics": None if neuron_set.statistics is None else neuron_set.statistics.model_dump(),
         "languages": {lang: _layers_out(layers) for lang, layers in neuron_set.languages.items()},
     }
     if neuron_set.categories:
@@ -135,22 +112,22 @@ def from_dict(data: Any, where: str = "neuron set") -> NeuronSet:
     for key in ("model", "site", "method", "languages"):
         if key not in data:
             raise FormatError(f"{where}: missing key '{key}'")
-    model = data["model"]
-    _check_record(_ModelRecord, model, f"{where}: model")
-    _check_record(_MethodRecord, data["method"], f"{where}: method")
+    model = parse_record(ModelIdentity, data["model"], f"{where}: model")
+    method = parse_record(MethodRecord, data["method"], f"{where}: method")
     if not isinstance(data["site"], str):
         raise FormatError(
             f"{where}: site must be a string (the path template of the activation module, with {{i}} for the layer)"
         )
-    if not isinstance(data.get("statistics"), dict | None):
-        raise FormatError(f"{where}: statistics must be an object or null")
+    statistics = data.get("statistics")
+    if statistics is not None:
+        statistics = parse_record(StatisticsRecord, statistics, f"{where}: statistics")
     for key in ("languages", "categories"):
         if not isinstance(data.get(key, {}), dict):
             raise FormatError(f"{where}: {key} must be an object")
     for name, langs in data.get("categories", {}).items():
         if not isinstance(langs, dict):
             raise FormatError(f"{where}: categories.{name} must be an object language -> layers")
-    shape = (model["num_layers"], model["neurons_per_layer"])
+    shape = (model.num_layers, model.neurons_per_layer)
     check_languages(list(data["languages"]), where)
     languages = {
         lang: _layers_in(layers, shape, f"{where}: languages.{lang}")
@@ -163,9 +140,7 @@ def from_dict(data: Any, where: str = "neuron set") -> NeuronSet:
         }
         for name, langs in data.get("categories", {}).items()
     }
-    return NeuronSet(
-        model, data["site"], data["method"], data.get("statistics"), languages, categories
-    )
+    return NeuronSet(model, data["site"], method, statistics, languages, categories)
 
 
 def load(path: Path) -> NeuronSet:
@@ -194,16 +169,16 @@ def check_compatible(neuron_set: NeuronSet, shape: tuple[int, int], where: str, 
     if ours != theirs:
         raise ShapeMismatchError(
             f"neuron set {where} is {ours[0]} x {ours[1]} (made for "
-            f"{neuron_set.model.get('name', '?')}); model {model} is {theirs[0]} x {theirs[1]}"
+            f"{neuron_set.model.name}); model {model} is {theirs[0]} x {theirs[1]}"
         )
 
 
 def from_lists(
     per_language: Mapping[str, Sequence[Sequence[int]]],
-    model: dict[str, Any],
+    model: ModelIdentity,
     site: str,
-    method: dict[str, Any],
-    statistics: dict[str, Any] | None = None,
+    method: MethodRecord,
+    statistics: StatisticsRecord | None = None,
     categories: Mapping[str, Languages] | None = None,
 ) -> NeuronSet:
     """Build a set from per-language lists indexed by layer (the published layout)."""
@@ -212,24 +187,7 @@ def from_lists(
         for lang, layers in per_language.items()
     }
     built = NeuronSet(model, site, method, statistics, languages, categories or {})
-    return from_dict(to_dict(built), f"{method['name']} set")
-
-
-def _check_record(model: type[BaseModel], value: Any, where: str) -> None:
-    """Validate a header object; the raw dict is kept, so the set's sha256 is unchanged."""
-    if not isinstance(value, dict):
-        raise FormatError(f"{where} must be an object, got {type(value).__name__} {value!r}")
-    try:
-        model.model_validate(value)
-    except ValidationError as error:
-        problem = error.errors()[0]
-        key = ".".join(str(part) for part in problem["loc"])
-        if problem["type"] == "extra_forbidden":
-            allowed = ", ".join(model.model_fields)
-            raise FormatError(f"{where}: unknown key '{key}' (allowed: {allowed})") from None
-        if problem["type"] == "missing":
-            raise FormatError(f"{where}: missing key '{key}'") from None
-        raise FormatError(f"{where}.{key}: {problem['msg']} (got {problem['input']!r})") from None
+    return from_dict(to_dict(built), f"{method.name} set")
 
 
 def _layers_out(layers: Layers) -> dict[str, list[int]]:

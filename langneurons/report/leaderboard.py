@@ -52,9 +52,10 @@ class Entry:
     results: results_format.Results
     scores: dict[str, float]
     rank: float
+    specs: dict[str, TaskSpec[TaskFields]]  # each task's, validated once
 
 
-def headline(task: results_format.TaskRecord) -> float | None:
+def headline(task: results_format.TaskRecord, spec: TaskSpec[TaskFields]) -> float | None:
     """The task's headline score (module docstring), from the summary its cells give.
 
     Returns:
@@ -64,11 +65,11 @@ def headline(task: results_format.TaskRecord) -> float | None:
     Raises:
         FormatError: the task's spec or cells cannot be summarised.
     """
-    summary = summary_of(task)
+    summary = summary_of(task, spec)
     return finite(task_kind(task.kind).headline.score(summary))
 
 
-def summary_of(task: results_format.TaskRecord) -> dict[str, float]:
+def summary_of(task: results_format.TaskRecord, spec: TaskSpec[TaskFields]) -> dict[str, float]:
     """The summary the task's kind computes from the record's cells and spec.
 
     The file's own ``summary`` is a claim that ``leaderboard submit`` checks; the
@@ -78,12 +79,12 @@ def summary_of(task: results_format.TaskRecord) -> dict[str, float]:
         FormatError: unknown kind, a spec the kind rejects, or cells it cannot summarise.
     """
     try:
-        return recomputed_summary(_spec_of(task), task.cells)
+        return recomputed_summary(spec, task.cells)
     except SubmissionError as error:
         raise FormatError(f"task {task.name!r}: {error}") from None
 
 
-def _spec_of(task: results_format.TaskRecord) -> TaskSpec[TaskFields]:
+def spec_of(task: results_format.TaskRecord) -> TaskSpec[TaskFields]:
     """The task spec a results file records, validated by its kind.
 
     Raises:
@@ -107,27 +108,28 @@ def entries(folder: Path) -> list[Entry]:
     loaded = []
     for path in sorted((folder / "submissions").glob("*/*.json")):
         parsed = results_format.load(path)
-        scores = {}
+        scores, specs = {}, {}
         for task in parsed.tasks:
             try:
-                value = headline(task)
+                specs[task.name] = spec_of(task)
+                value = headline(task, specs[task.name])
             except FormatError as error:
                 raise FormatError(f"{path}: {error}; remove the entry or submit it again") from None
             if value is not None:
                 scores[task.name] = value
-        loaded.append((path.relative_to(folder).as_posix(), parsed, scores))
-    tasks = sorted({name for _, _, scores in loaded for name in scores})
+        loaded.append((path.relative_to(folder).as_posix(), parsed, scores, specs))
+    tasks = sorted({name for _, _, scores, _ in loaded for name in scores})
     ranks: dict[int, list[float]] = {i: [] for i in range(len(loaded))}
     for name in tasks:
-        values = [scores.get(name) for _, _, scores in loaded]
+        values = [scores.get(name) for _, _, scores, _ in loaded]
         for i, value in enumerate(values):
             better = sum(v is not None and value is not None and v > value for v in values)
             ranks[i].append(better + 1 if value is not None else len(loaded))
     found = [
-        Entry(path, parsed, scores, sum(ranks[i]) / len(ranks[i]) if ranks[i] else 0.0)
-        for i, (path, parsed, scores) in enumerate(loaded)
+        Entry(path, parsed, scores, sum(ranks[i]) / len(ranks[i]) if ranks[i] else 0.0, specs)
+        for i, (path, parsed, scores, specs) in enumerate(loaded)
     ]
-    return sorted(found, key=lambda e: (e.rank, str(e.results.model.get("name")), e.path))
+    return sorted(found, key=lambda e: (e.rank, e.results.model["name"], e.path))
 
 
 def pages(folder: Path) -> dict[str, str]:
@@ -160,7 +162,7 @@ def _row(entry: Entry, tasks: list[str]) -> dict[str, Any]:
     return {
         "rank": round(entry.rank, 2),
         "model": str(r.model.get("name", "?")),  # strings, whatever a hand-filed file holds
-        "method": str(r.neuron_set.method.get("name", "?")),
+        "method": r.neuron_set.method.name,
         "languages": ",".join(r.neuron_set.neurons),
         "scores": {name: entry.scores[name] for name in tasks if name in entry.scores},
         "date": r.created.date().isoformat(),
@@ -245,7 +247,8 @@ def _detail(entry: Entry) -> dict[str, Any]:
     """The entry's plots: each task's, as its kind declares them, then its neurons per layer."""
     views = []
     for task in entry.results.tasks:
-        for view in task_kind(task.kind).detail(_spec_of(task), cell_results(task.cells)):
+        spec = entry.specs[task.name]
+        for view in task_kind(task.kind).detail(spec, cell_results(task.cells)):
             views.append({"task": task.name, **asdict(view), "rows": _finite(view.rows)})
     per_layer = entry.results.neuron_set.per_layer
     layers = [[lang, counts, k, False] for k, (lang, counts) in enumerate(per_layer.items())]

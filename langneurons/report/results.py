@@ -42,6 +42,8 @@ from langneurons.atomic_write import atomic_write_text
 from langneurons.canonical import sha256_of
 from langneurons.errors import FormatError
 from langneurons.input_files import load_json
+from langneurons.provenance import EnvironmentRecord
+from langneurons.records import MethodRecord, StatisticsRecord
 
 FORMAT = "langneurons.results/2"
 FORMAT_1 = "langneurons.results/1"  # refused by the reader, converted by upgrade()
@@ -94,11 +96,11 @@ class NeuronSetRecord(_Strict):
     """The neuron set under test."""
 
     sha256: str = Field(description="sha256 of the set's canonical JSON")
-    method: dict[str, Any] = Field(description="method name and parameters")
+    method: MethodRecord = Field(description="method name and parameters")
     source: str = Field(description="the file, or where the identified set was cached")
     neurons: dict[str, int] = Field(description="neurons per language")
     per_layer: dict[str, list[int]] = Field(description="neurons per language and layer")
-    statistics: dict[str, Any] | None = Field(
+    statistics: StatisticsRecord | None = Field(
         description="what the set was identified on; null: the set does not say (imported)"
     )
 
@@ -118,44 +120,13 @@ class ModelRecord(TypedDict):
     num_layers: Annotated[int, Field(description="decoder layers")]
     neurons_per_layer: Annotated[int, Field(description="neurons at the site per layer")]
     dtype: Annotated[str, Field(description="dtype the model ran in")]
-    device: Annotated[str, Field(description="device the model ran on")]
+    device: Annotated[
+        str, Field(description="device the model ran on; under pytest -n, every worker's")
+    ]
     dtype_choice: Annotated[
         str | None,
         Field(description="why that dtype; null: not recorded (upgraded from results/1)"),
     ]
-
-
-@with_config(_STRICT)
-class LockRecord(TypedDict):
-    """How the installed set-up compares with the repository's ``requirements.lock``."""
-
-    sha256: Annotated[str, Field(description="sha256 of requirements.lock")]
-    differs: Annotated[list[str], Field(description="every pin the installed versions differ from")]
-
-
-@with_config(_STRICT)
-class EnvironmentRecord(TypedDict):
-    """Where the run happened: versions of the package, its libraries and Python."""
-
-    langneurons: Annotated[str, Field(description="langneurons version")]
-    git_sha: Annotated[str | None, Field(description="commit of the checkout; null: no git")]
-    git_dirty: Annotated[bool, Field(description="tracked files differed from the commit")]
-    torch: Annotated[str, Field(description="torch version")]
-    transformers: Annotated[str, Field(description="transformers version")]
-    judges: Annotated[dict[str, str], Field(description="language judges' versions")]
-    lm_eval: Annotated[
-        str | None,
-        Field(description="lm-eval version; null: not installed, or not recorded (results/1)"),
-    ]
-    lock: Annotated[
-        LockRecord | None,
-        Field(
-            description="the lock and the pins that differ; null: unknown (no requirements.lock"
-            " beside the package, or not recorded: upgraded from results/1)"
-        ),
-    ]
-    python: Annotated[str, Field(description="Python version")]
-    platform: Annotated[str, Field(description="platform string")]
 
 
 class Results(_Strict):

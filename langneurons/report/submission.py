@@ -346,9 +346,7 @@ def _destination(
 ) -> tuple[Path | None, list[str]]:
     """``submissions/<model>/<method>-<sha[:12]>.json``, checked to resolve inside ``submissions/``."""
     model, model_reason = _segment(parsed.model.get("name"), "model.name")
-    method, method_reason = _segment(
-        parsed.neuron_set.method.get("name", "set"), "neuron_set.method.name"
-    )
+    method, method_reason = _segment(parsed.neuron_set.method.name, "neuron_set.method.name")
     reasons = [reason for reason in (model_reason, method_reason) if reason is not None]
     sha = parsed.neuron_set.sha256
     if not _SHA256.fullmatch(sha):

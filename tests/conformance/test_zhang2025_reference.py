@@ -30,7 +30,7 @@ def test_automatic_lambda_is_the_published_one_and_the_mask_equals_the_published
     stats, published
 ):
     found = identify("zhang2025", stats)
-    assert found.method["params"]["xlambda"] == 0.109375
+    assert found.method.params["xlambda"] == 0.109375
     for lang in LANGS:
         assert dict(found.languages[lang]) == published[lang], lang
 

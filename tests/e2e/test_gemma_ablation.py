@@ -49,5 +49,5 @@ def test_the_default_run_writes_provenance(run):
         info.revision
         == "gguf-sha256:a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
     )
-    assert context.neuron_set.method["name"] == "lape"
+    assert context.neuron_set.method.name == "lape"
     assert list(context.neuron_set.languages) == run[0].languages

@@ -58,8 +58,8 @@ def test_lape_never_selects_neurons_below_the_filter_quantile():
 
 def test_identify_records_method_params_and_statistics():
     found = identify("lape", planted(), {"top_rate": 0.015})
-    assert found.method == {
+    assert found.method.model_dump() == {
         "name": "lape",
         "params": {"top_rate": 0.015, "filter_rate": 0.95, "activation_bar_ratio": 0.95},
     }
-    assert found.statistics["tokens"] == {"en": 1000, "de": 1000, "zh": 1000}
+    assert found.statistics.tokens == {"en": 1000, "de": 1000, "zh": 1000}

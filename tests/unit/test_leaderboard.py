@@ -84,7 +84,7 @@ def test_entries_are_ranked_by_their_headline_scores(tmp_path, board):
     submit(results_file(tmp_path, method="random", sha="b" * 64, score=0.1), board, TASKS)
     submit(results_file(tmp_path, method="lape", sha="c" * 64, score=1.0), board, TASKS)
     found = leaderboard.entries(board)
-    assert [e.results.neuron_set.method["name"] for e in found] == ["lape", "random"]
+    assert [e.results.neuron_set.method.name for e in found] == ["lape", "random"]
     assert [e.rank for e in found] == [1.0, 2.0]
     assert found[0].scores == {
         "ablation_perplexity": 1.0,

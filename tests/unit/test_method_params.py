@@ -50,7 +50,7 @@ def test_an_unknown_or_badly_typed_parameter_is_named_in_one_line(name, params, 
 
 def test_the_record_holds_every_parameter_with_its_default():
     found = identify("lape", planted(), {"top_rate": 0.015})
-    assert found.method == {
+    assert found.method.model_dump() == {
         "name": "lape",
         "params": {"top_rate": 0.015, "filter_rate": 0.95, "activation_bar_ratio": 0.95},
     }

@@ -86,3 +86,18 @@ def test_invalid_json_file_is_a_format_error(tmp_path):
     path.write_text("{not json")
     with pytest.raises(FormatError, match="is not valid JSON"):
         neuron_set.load(path)
+
+
+def test_a_left_out_nullable_model_key_reads_and_hashes_as_null():
+    data = copy.deepcopy(GOOD)
+    del data["model"]["source"]
+    loaded = neuron_set.from_dict(data)
+    assert loaded.model.source is None
+    assert neuron_set.to_dict(loaded) == GOOD
+    assert loaded.sha256() == neuron_set.from_dict(GOOD).sha256()
+
+
+def test_the_records_of_a_set_are_frozen():
+    loaded = neuron_set.from_dict(GOOD)
+    with pytest.raises(ValueError, match="frozen"):
+        loaded.model.__setattr__("num_layers", 5)

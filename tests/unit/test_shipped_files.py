@@ -14,8 +14,8 @@ SETS = sorted((ROOT / "neuron_sets").glob("*/*.json"))
 @pytest.mark.parametrize("path", SETS, ids=[f"{p.parent.name}/{p.stem}" for p in SETS])
 def test_shipped_neuron_set_validates_and_names_its_model(path):
     loaded = neuron_set.load(path)
-    assert loaded.model["name"] == path.parent.name
-    assert loaded.method["name"] == path.stem
+    assert loaded.model.name == path.parent.name
+    assert loaded.method.name == path.stem
     assert all(loaded.count(lang) > 0 for lang in loaded.languages)
 
 

@@ -21,6 +21,7 @@ from langneurons.input_files import load_json, parse_json, parse_yaml, read_text
 from langneurons.models.handle import resolve_model
 from langneurons.neurons import importers, neuron_set, statistics
 from langneurons.neurons.comparison import labels
+from langneurons.records import ModelIdentity
 from langneurons.report import results
 from langneurons.run.cli import main
 from langneurons.tasks.spec import load_task
@@ -207,7 +208,13 @@ def changed_set(path, value):
         ("method", "lape", "method must be an object, got str 'lape'"),
         ("method.params", [1], "method.params: Input should be a valid dictionary"),
         ("method.name", 3, "method.name: Input should be a valid string"),
-        ("statistics", "udhr", "statistics must be an object or null"),
+        ("statistics", "udhr", "statistics must be an object, got str"),
+        ("statistics", {"corpus": "udhr"}, "statistics: missing key 'sha256'"),
+        (
+            "statistics",
+            {"corpus": None, "sha256": None, "tokens": {"en": 1.5}},
+            "statistics.tokens.en: Input should be a valid integer",
+        ),
         ("site", 7, "site must be a string"),
         ("languages", [], "languages must be an object"),
         ("languages.zh.0", [1.0], "expected a list of integers"),
@@ -266,7 +273,7 @@ def test_import_stats_with_one_language_may_name_one_file(tmp_path):
     torch.save(
         {"total_tokens": 5, "over_zero": torch.ones(2, 4, dtype=torch.int64)}, tmp_path / "a.pt"
     )
-    model = {"name": "m", "num_layers": 2, "neurons_per_layer": 4}
+    model = ModelIdentity(name="m", num_layers=2, neurons_per_layer=4)
     stats = importers.import_counts(str(tmp_path / "a.pt"), None, ["en"], model, "s")
     assert stats.tokens.tolist() == [5]
 
@@ -359,7 +366,7 @@ def test_statistics_with_tensors_of_other_shapes_are_rejected(tmp_path):
 
 
 def test_published_counts_above_total_tokens_or_foreign_files_are_one_line(tmp_path):
-    model = {"name": "m", "num_layers": 2, "neurons_per_layer": 4}
+    model = ModelIdentity(name="m", num_layers=2, neurons_per_layer=4)
     torch.save({"total_tokens": 3, "over_zero": torch.full((2, 4), 9)}, tmp_path / "en.pt")
     with pytest.raises(FormatError, match="en.pt: over_zero reaches 9 but total_tokens is 3"):
         importers.import_counts(str(tmp_path / "{lang}.pt"), None, ["en"], model, "s")

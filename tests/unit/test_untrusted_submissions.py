@@ -231,7 +231,8 @@ def test_passed_must_agree_with_failures(tmp_path, change):
 
 def summary_agreeing(record):
     """Set ``record``'s summary to what its kind computes from its (forged) cells."""
-    record["summary"] = leaderboard.summary_of(results.TaskRecord.model_validate(record))
+    task = results.TaskRecord.model_validate(record)
+    record["summary"] = leaderboard.summary_of(task, leaderboard.spec_of(task))
 
 
 @pytest.mark.parametrize("kind", ["ablation", "downstream", "latent", "steering"])
