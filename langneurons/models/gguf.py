@@ -21,6 +21,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from langneurons.atomic_write import locked
 from langneurons.errors import MissingResourceError
 from langneurons.paths import models_dir
 
@@ -66,10 +67,22 @@ def check_installed(package: GgufPackage) -> None:
 
 
 def prepare(package: GgufPackage) -> Path:
-    """Convert the package's GGUF into a plain folder, once; return the folder."""
+    """Convert the package's GGUF into a plain folder, once; return the folder.
+
+    Processes that ask at once (pytest-xdist workers, torchrun ranks) take turns
+    under a lock: the first converts, the others find the folder.
+    """
     folder = prepared_folder(package)
     if is_prepared(package):
         return folder
+    with locked(folder.with_name(f".{folder.name}.lock")):
+        if not is_prepared(package):
+            _convert(package, folder)
+    return folder
+
+
+def _convert(package: GgufPackage, folder: Path) -> None:
+    """Write the plain folder of the package's GGUF (under a temporary name, then renamed)."""
     check_installed(package)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -106,7 +119,6 @@ def prepare(package: GgufPackage) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         if package.assemble:
             gguf_path.unlink(missing_ok=True)  # the joined copy; the chunks stay installed
-    return folder
 
 
 def _gguf_path(package: GgufPackage) -> Path:

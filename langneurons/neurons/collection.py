@@ -4,20 +4,24 @@ Accumulators have a fixed size ([layers, neurons] per language, times the bins o
 a histogram), so memory does not grow with the number of tokens. The pass runs the
 model's base module (``model.base_model``): the statistics need no logits, and
 skipping the unembedding saves most of the compute on large-vocabulary models.
+A pass may collect one share of the batches (a torchrun rank's, or ``--shard``'s;
+see :mod:`langneurons.neurons.sharding`): the shares' statistics sum to the whole.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langneurons.models.hooks import attached
+from langneurons.neurons.sharding import WHOLE, Share
 from langneurons.neurons.statistics import HISTOGRAM_BINS, HISTOGRAM_EDGES, ActivationStats
-from langneurons.text.windows import batches, windows
+from langneurons.text.windows import Window, batches, stream_windows
 
 if TYPE_CHECKING:
     import torch
+    from torch import nn
 
     from langneurons.models.handle import ModelHandle
 
@@ -31,6 +35,7 @@ def collect(
     provenance: dict[str, Any] | None = None,
     progress: bool = True,
     histograms: bool = False,
+    share: Share = WHOLE,
 ) -> ActivationStats:
     """Run the model over each language's paragraphs and accumulate statistics.
 
@@ -45,6 +50,8 @@ def collect(
         histograms: also count activations per bin (percentiles; the pass costs
             about a third more on CPU, and the file grows by ``HISTOGRAM_BINS``
             counts per neuron and language).
+        share: collect only these batches (numbered over all languages in order);
+            a part is recorded as ``provenance["shard"]``.
     """
     import torch
     from tqdm.auto import tqdm
@@ -58,35 +65,83 @@ def collect(
     tokens = torch.zeros(len(corpus), dtype=torch.int64)
     base = handle.model.base_model
     started = time.perf_counter()
+    numbering = _Numbering(share)
     for k, (lang, paragraphs) in enumerate(corpus.items()):
-        acc = _Accumulators(layers, width, histograms)
-        items = windows(handle.tokenizer, paragraphs, window, max_tokens, f"{lang} statistics text")
+        acc = Accumulators(layers, width, histograms)
+        where = f"{lang} statistics text"
+        stream = stream_windows(handle.tokenizer, paragraphs, window, max_tokens, where)
+        expected = None if max_tokens is None or share != WHOLE else max_tokens
         bar = tqdm(
-            total=sum(w.text_tokens for w in items),
-            desc=f"statistics {lang}",
-            unit="tok",
-            disable=not progress,
-            leave=False,
+            total=expected, desc=f"statistics {lang}", unit="tok", disable=not progress, leave=False
         )
-        hooks = [(site, acc.hook(layer)) for layer, site in enumerate(handle.sites())]
-        with attached(hooks), torch.inference_mode():
-            for batch in batches(items, batch_size):
-                acc.skip, acc.positions = batch[0].prefix, len(batch[0].ids)
-                ids = torch.tensor([w.ids for w in batch], device=handle.model.device)
-                base(input_ids=ids, use_cache=False)
-                bar.update(sum(w.text_tokens for w in batch))
+        seen = _Progress(bar)
+        accumulate(acc, base, handle.sites(), numbering.mine(batches(stream, batch_size)), seen)
         bar.close()
-        tokens[k] = sum(w.text_tokens for w in items)
-        over_zero[k], sums[k], sums_sq[k] = (acc.stacked(name) for name in _Accumulators.TOTALS)
+        tokens[k] = seen.tokens
+        over_zero[k], sums[k], sums_sq[k] = (acc.stacked(name) for name in Accumulators.TOTALS)
         if bins is not None:
             bins[k] = acc.stacked("bins").reshape(layers, width, HISTOGRAM_BINS)
     elapsed = time.perf_counter() - started
     info = dict(provenance or {})
-    info.update(window=window, max_tokens=max_tokens, seconds=round(elapsed, 2))
+    info.update(
+        window=window, batch_size=batch_size, max_tokens=max_tokens, seconds=round(elapsed, 2)
+    )
+    if share != WHOLE:
+        info["shard"] = share.record()
     return ActivationStats(tuple(corpus), tokens, over_zero, sums, sums_sq, info, histograms=bins)
 
 
-class _Accumulators:
+class _Progress:
+    """Counts the text tokens of finished batches, and moves the progress bar by them."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.tokens = 0
+
+    def __call__(self, tokens: int) -> None:
+        self.tokens += tokens
+        self.bar.update(tokens)
+
+
+class _Numbering:
+    """Numbers batches over all languages as the one-process pass forms them; keeps a share's."""
+
+    def __init__(self, share: Share) -> None:
+        self.share = share
+        self.next = 0
+
+    def mine(self, grouped: Iterable[list[Window]]) -> Iterator[list[Window]]:
+        """The batches of ``grouped`` that belong to the share (numbering goes on across calls)."""
+        for batch in grouped:
+            number, self.next = self.next, self.next + 1
+            if self.share.holds(number):
+                yield batch
+
+
+def accumulate(
+    acc: Accumulators,
+    base: nn.Module,
+    sites: Sequence[nn.Module],
+    batches_of: Iterable[list[Window]],
+    done: Callable[[int], object] = lambda tokens: None,
+) -> None:
+    """Run ``base`` (the model without its head) over batches, adding site activations to ``acc``.
+
+    The inner loop of :func:`collect`, alone so that ``scripts/gpu_speed.py`` times
+    exactly it; ``done`` hears the text tokens of each finished batch.
+    """
+    import torch
+
+    device = next(base.parameters()).device
+    hooks = [(site, acc.hook(layer)) for layer, site in enumerate(sites)]
+    with attached(hooks), torch.inference_mode():
+        for batch in batches_of:
+            acc.skip, acc.positions = batch[0].prefix, len(batch[0].ids)
+            base(input_ids=torch.tensor([w.ids for w in batch], device=device), use_cache=False)
+            done(sum(w.text_tokens for w in batch))
+
+
+class Accumulators:
     """Running per-layer totals on the device of each layer's activations."""
 
     TOTALS = ("over_zero", "sums", "sums_sq")
@@ -101,6 +156,8 @@ class _Accumulators:
         }
 
     def hook(self, layer: int) -> Any:
+        """The forward hook that adds layer ``layer``'s activations to the totals."""
+
         def record(module: Any, inputs: Any, output: torch.Tensor) -> None:
             # [batch, positions, neurons]; some families flatten the first two axes. One
             # batch is summed in float32 over a 2-D view (3x faster on CPU than float64

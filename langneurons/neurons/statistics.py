@@ -11,7 +11,8 @@ Files use format ``langneurons.statistics/1`` (safetensors with JSON metadata).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,30 +109,38 @@ class ActivationStats:
         return (lower + fraction * (upper - lower)).squeeze(-1)
 
 
+#: The tensor fields of :class:`ActivationStats`, by their names in the file. Each is a
+#: sum over tokens, so the statistics of disjoint shares of a corpus add up.
+TENSORS = (
+    "tokens",
+    "over_zero",
+    "sums",
+    "sums_sq",
+    "prefix_tokens",
+    "prefix_over_zero",
+    "histograms",
+)
+
+
+def tensors(stats: ActivationStats) -> dict[str, torch.Tensor]:
+    """Return the tensors ``stats`` holds, by name (those it lacks left out)."""
+    found = {name: getattr(stats, name) for name in TENSORS}
+    return {name: tensor for name, tensor in found.items() if tensor is not None}
+
+
 def save(stats: ActivationStats, path: Path) -> None:
     """Write ``stats`` to ``path`` atomically (safetensors)."""
     from safetensors.torch import save_file
 
-    tensors = {
-        name: tensor
-        for name, tensor in {
-            "tokens": stats.tokens,
-            "over_zero": stats.over_zero,
-            "sums": stats.sums,
-            "sums_sq": stats.sums_sq,
-            "prefix_tokens": stats.prefix_tokens,
-            "prefix_over_zero": stats.prefix_over_zero,
-            "histograms": stats.histograms,
-        }.items()
-        if tensor is not None
-    }
     metadata = {
         "format": FORMAT,
         "languages": json.dumps(list(stats.languages)),
         "provenance": json.dumps(stats.provenance),
     }
     with atomic_path(Path(path)) as tmp:
-        save_file({k: v.contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        save_file(
+            {k: v.contiguous() for k, v in tensors(stats).items()}, str(tmp), metadata=metadata
+        )
 
 
 def load(path: Path) -> ActivationStats:
@@ -154,13 +163,13 @@ def load(path: Path) -> ActivationStats:
                     f"{path} has format {metadata.get('format')!r}; this version reads {FORMAT} "
                     "(statistics written by langneurons identify --stats-out or import-stats)"
                 )
-            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+            found = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
     except (SafetensorError, OSError) as error:
         raise FormatError(
             f"statistics {path} are not a readable safetensors file ({error}); "
             "is it truncated? write it again"
         ) from None
-    missing = [name for name in ("tokens", "over_zero") if name not in tensors]
+    missing = [name for name in ("tokens", "over_zero") if name not in found]
     missing += [key for key in ("languages", "provenance") if key not in metadata]
     if missing:
         raise FormatError(
@@ -175,17 +184,44 @@ def load(path: Path) -> ActivationStats:
         raise FormatError(f"statistics {path}: metadata 'provenance' must be an object")
     stats = ActivationStats(
         tuple(languages),
-        tensors["tokens"],
-        tensors["over_zero"],
-        tensors.get("sums"),
-        tensors.get("sums_sq"),
+        found["tokens"],
+        found["over_zero"],
+        found.get("sums"),
+        found.get("sums_sq"),
         provenance,
-        tensors.get("prefix_tokens"),
-        tensors.get("prefix_over_zero"),
-        tensors.get("histograms"),
+        found.get("prefix_tokens"),
+        found.get("prefix_over_zero"),
+        found.get("histograms"),
     )
     check(stats, f"statistics {path}")
-    return stats
+    return _widened(stats)
+
+
+def _widened(stats: ActivationStats) -> ActivationStats:
+    """``stats`` with counts as int64 and sums as float64, whatever widths the file held.
+
+    Statistics get summed (shards, ranks): an int32 count overflows past 2.1
+    billion tokens, and float32 sums of shares lose digits.
+    """
+    import torch
+
+    wide = {
+        name: tensor.to(torch.float64 if tensor.dtype.is_floating_point else torch.int64)
+        for name, tensor in tensors(stats).items()
+    }
+    return with_tensors(stats, wide)
+
+
+def with_tensors(
+    stats: ActivationStats,
+    found: Mapping[str, torch.Tensor],
+    provenance: dict[str, Any] | None = None,
+) -> ActivationStats:
+    """Return ``stats`` with the tensors named in ``found`` (and the provenance, if given) replaced."""
+    fields: dict[str, Any] = dict(found)
+    if provenance is not None:
+        fields["provenance"] = provenance
+    return replace(stats, **fields)
 
 
 def check(stats: ActivationStats, where: str) -> None:

@@ -2,20 +2,21 @@
 
 The key is the sha256 of: the statistics format, the model's source and resolved
 revision, the dtype, the neuron site, the corpus content hash, the window and the
-token budget. A file lock makes parallel workers (pytest-xdist) compute a missing
-entry once while the others wait and then read it.
+token budget (never the number of processes that collected them). A file lock
+makes parallel workers (pytest-xdist) compute a missing entry once while the
+others wait and then read it; torchrun's ranks compute it together and rank 0
+writes it.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from langneurons.atomic_write import locked
 from langneurons.canonical import sha256_of
-from langneurons.neurons import statistics
+from langneurons.neurons import sharding, statistics
 from langneurons.neurons.statistics import ActivationStats
 from langneurons.paths import statistics_dir
 
@@ -41,7 +42,7 @@ def cached_statistics(
     """
     if path.is_file():
         return statistics.load(path), True
-    with _locked(path.with_suffix(".lock")):
+    with locked(path.with_suffix(".lock")):
         if path.is_file():
             return statistics.load(path), True
         stats = compute()
@@ -49,12 +50,18 @@ def cached_statistics(
         return stats, False
 
 
-@contextlib.contextmanager
-def _locked(lock: Path) -> Iterator[None]:
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def cached_by_ranks(
+    path: Path, compute: Callable[[], ActivationStats]
+) -> tuple[ActivationStats, bool]:
+    """:func:`cached_statistics` for torchrun's ranks, where ``compute`` ends in an all-reduce.
+
+    Either every rank reads the cache or every rank computes (one that read it
+    would leave the others waiting in the all-reduce), so they agree first; rank 0
+    alone writes the entry.
+    """
+    if sharding.all_agree(path.is_file()):
+        return statistics.load(path), True
+    stats = compute()
+    if sharding.leads():
+        statistics.save(stats, path)
+    return stats, False

@@ -60,24 +60,41 @@ def windows(
     Raises:
         ConfigError: the text has fewer than ``max_tokens`` tokens.
     """
+    return list(stream_windows(tokenizer, paragraphs, window, max_tokens, where))
+
+
+def stream_windows(
+    tokenizer: PreTrainedTokenizerBase,
+    paragraphs: Iterable[str],
+    window: int,
+    max_tokens: int | None = None,
+    where: str = "the text",
+) -> Iterator[Window]:
+    """:func:`windows`, one at a time: a pass over a long text holds one window, not all.
+
+    Raises:
+        ConfigError: when the text runs out short of ``max_tokens`` (after the
+            windows it had).
+    """
     bos = [tokenizer.bos_token_id] if tokenizer.bos_token_id is not None else []
-    found: list[Window] = []
     budget = max_tokens if max_tokens is not None else float("inf")
+    total = 0
     buffer: list[int] = []
     for ids in _token_ids(tokenizer, paragraphs):
         buffer.extend(ids)
         while len(buffer) >= window and budget >= window:
-            found.append(Window(tuple(bos + buffer[:window]), len(bos)))
+            yield Window(tuple(bos + buffer[:window]), len(bos))
             del buffer[:window]
             budget -= window
+            total += window
         if budget < window and len(buffer) >= budget:
             break
     rest = buffer[: int(min(len(buffer), budget))]
     if rest:
-        found.append(Window(tuple(bos + rest), len(bos)))
+        yield Window(tuple(bos + rest), len(bos))
+        total += len(rest)
     if max_tokens is not None:
-        _check_total(sum(w.text_tokens for w in found), max_tokens, where)
-    return found
+        _check_total(total, max_tokens, where)
 
 
 def check_budget(

@@ -50,3 +50,28 @@ def test_revision_is_only_for_hub_ids(tiny_model_folder):
 def test_folder_without_config(tmp_path):
     with pytest.raises(ConfigError, match="has no config.json"):
         resolve_model(str(tmp_path))
+
+
+def test_processes_preparing_one_model_at_once_convert_it_once(monkeypatch, tmp_path):
+    """pytest-xdist workers and torchrun ranks all prepare on start: one converts, one waits."""
+    import threading
+
+    from langneurons.models import gguf
+
+    monkeypatch.setattr(gguf, "models_dir", lambda: tmp_path)
+    package = gguf.GgufPackage("m", "m-gguf", "m_gguf", "m.gguf", False, "MIT")
+    converted = []
+
+    def convert(package, folder):
+        converted.append(folder)
+        time.sleep(0.2)  # the other caller arrives while this one converts
+        folder.mkdir()
+        (folder / gguf.SOURCE_FILE).write_text("{}")
+
+    monkeypatch.setattr(gguf, "_convert", convert)
+    callers = [threading.Thread(target=gguf.prepare, args=(package,)) for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert converted == [tmp_path / "m"]
