@@ -13,7 +13,7 @@ import difflib
 import hashlib
 import json
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,6 +27,7 @@ from langneurons.errors import ConfigError, MissingResourceError
 from langneurons.models import gguf as gguf_models
 from langneurons.models.architecture import Architecture, architecture_named, neuron_sites
 from langneurons.paths import cache_dir, hub_offline
+from langneurons.records import ModelIdentity
 
 if TYPE_CHECKING:
     import torch
@@ -95,9 +96,16 @@ class ModelInfo:
     device: str
     dtype_choice: str = ""
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON form."""
-        return asdict(self)
+    def identity(self) -> ModelIdentity:
+        """The model as neuron sets and statistics files name it."""
+        return ModelIdentity(
+            name=self.name,
+            source=self.source,
+            revision=self.revision,
+            architecture=self.architecture,
+            num_layers=self.num_layers,
+            neurons_per_layer=self.neurons_per_layer,
+        )
 
 
 @dataclass(frozen=True)
@@ -191,7 +199,25 @@ def model_shape(source: ModelSource) -> ModelShape:
     )
 
 
-def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "auto") -> ModelHandle:
+def model_identity(source: ModelSource) -> ModelIdentity:
+    """The model as an imported file names it, from its config alone (no weights)."""
+    shape = model_shape(source)
+    return ModelIdentity(
+        name=source.name,
+        source=source.source,
+        revision=source.revision,
+        architecture=shape.architecture,
+        num_layers=shape.num_layers,
+        neurons_per_layer=shape.neurons_per_layer,
+    )
+
+
+def load_model(
+    source: ModelSource,
+    dtype: Dtype = "auto",
+    device: Device = "auto",
+    gpus: tuple[int, ...] | None = None,
+) -> ModelHandle:
     """Load the model and tokenizer and check that its neuron sites resolve.
 
     Args:
@@ -199,6 +225,8 @@ def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "aut
         dtype: "auto" is bfloat16 on CUDA and on CPUs that compute it natively,
             float32 on other CPUs (see :func:`resolve_dtype`).
         device: "auto" is CUDA when available, spread over GPUs with a device map.
+        gpus: on CUDA, the GPUs this process may use (one pytest worker's share);
+            None: every visible GPU.
     """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -207,9 +235,9 @@ def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "aut
     check_device(device)
     use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
     torch_dtype, choice = resolve_dtype(dtype, use_cuda)
-    device_map = ("auto" if device == "auto" else "cuda") if use_cuda else None
+    placement = _placement(device, gpus) if use_cuda else {}
     folder = _folder(source)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, device_map=device_map)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype, **placement)
     model.train(False)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     architecture = architecture_named(type(model).__name__)
@@ -223,10 +251,30 @@ def load_model(source: ModelSource, dtype: Dtype = "auto", device: Device = "aut
         num_layers=len(sites),
         neurons_per_layer=architecture.width(model.config),
         dtype=str(torch_dtype).removeprefix("torch."),
-        device=str(next(model.parameters()).device),
+        device=_device_name(model, gpus),
         dtype_choice=choice,
     )
     return ModelHandle(model, tokenizer, architecture, info)
+
+
+def _placement(device: Device, gpus: tuple[int, ...] | None) -> dict[str, Any]:
+    """``from_pretrained`` arguments that put the model on ``gpus`` (all visible: None)."""
+    if gpus is None:
+        return {"device_map": "auto" if device == "auto" else "cuda"}
+    if len(gpus) == 1:
+        return {"device_map": {"": gpus[0]}}
+    import torch
+
+    # accelerate's device map fills only the devices max_memory names
+    memory = {i: torch.cuda.get_device_properties(i).total_memory for i in gpus}
+    return {"device_map": "auto", "max_memory": memory}
+
+
+def _device_name(model: PreTrainedModel, gpus: tuple[int, ...] | None) -> str:
+    """Where the model runs: ``cpu``, ``cuda:0``, or a group of GPUs as ``cuda:0+1``."""
+    if gpus is not None and len(gpus) > 1:
+        return "cuda:" + "+".join(str(i) for i in gpus)
+    return str(next(model.parameters()).device)
 
 
 def check_device(device: str) -> None:

@@ -10,15 +10,22 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from langneurons.errors import ConfigError, LangneuronsError
 from langneurons.text.sources import udhr
+
+if TYPE_CHECKING:
+    from langneurons.records import ModelIdentity
 
 EXAMPLES = """examples:
   langneurons prepare --model gemma-3-270m --model smollm2-135m
   langneurons identify --method lape --model gemma-3-270m --langs en,de,zh --out lape.json \\
       --stats-out gemma-stats.safetensors
+  torchrun --nproc-per-node 2 -m langneurons identify --method lape --model gemma-3-270m \
+      --langs en,de,zh --out lape.json
+  langneurons identify --model gemma-3-270m --langs en,de,zh --shard 1/2 --stats-out part-1.safetensors
+  langneurons merge-stats part-1.safetensors part-2.safetensors --out stats.safetensors
   langneurons import-neurons LLaMA-2-7B.neuron.pth --languages en,zh,fr,es,vi,id,ja \\
       --model llama-2-7b --shape 32x11008 --out llama-2-7b-lape.json
   langneurons import-stats --full 'activation.{lang}.Mistral.pt' \\
@@ -83,14 +90,28 @@ def _parser() -> argparse.ArgumentParser:
     ident.add_argument(
         "--stats", type=Path, default=None, help="identify on this statistics file; no model"
     )
-    ident.add_argument("--out", type=Path, required=True, help="neuron set file to write")
+    ident.add_argument(
+        "--out", type=Path, default=None, help="neuron set file to write (not with --shard)"
+    )
     ident.add_argument(
         "--stats-out",
         type=Path,
         default=None,
         help="also write the statistics (steering values for the lm-eval model's steer=)",
     )
+    ident.add_argument(
+        "--shard",
+        default=None,
+        metavar="K/N",
+        help="collect share K of N of the statistics into --stats-out alone (no --out); "
+        "sum the N files with merge-stats",
+    )
     ident.set_defaults(run=_identify)
+
+    merge = sub.add_parser("merge-stats", help="sum the statistics files of identify --shard K/N")
+    merge.add_argument("shards", nargs="+", type=Path, help="the N shard files, each once")
+    merge.add_argument("--out", type=Path, required=True, help="statistics file to write")
+    merge.set_defaults(run=_merge_stats)
 
     imp = sub.add_parser("import-neurons", help="convert a published List[List[LongTensor]] file")
     imp.add_argument("file", type=Path, help="torch.save file, language x layer lists of indices")
@@ -167,31 +188,23 @@ def _model_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _model_record(args: argparse.Namespace) -> tuple[dict[str, Any], str]:
-    """The model record and site of an imported file, from --shape or the model's config."""
+def _model_identity(args: argparse.Namespace) -> tuple[ModelIdentity, str]:
+    """The model and site an imported file is for, from --shape or the model's config."""
     from langneurons.models.architecture import architecture_named
+    from langneurons.records import ModelIdentity
 
     if args.shape:
         layers, _, width = args.shape.lower().partition("x")
         if not (layers.isdigit() and width.isdigit()):
             raise ConfigError(f"--shape {args.shape}: expected LAYERSxNEURONS, e.g. 32x11008")
         site = architecture_named(args.architecture).site
-        record = {"name": args.model, "source": None, "revision": None, "architecture": None}
-        return {**record, "num_layers": int(layers), "neurons_per_layer": int(width)}, site
-    from langneurons.models.handle import model_shape, resolve_model
+        return ModelIdentity(
+            name=args.model, num_layers=int(layers), neurons_per_layer=int(width)
+        ), site
+    from langneurons.models.handle import model_identity, resolve_model
 
-    source = resolve_model(args.model)
-    shape = model_shape(source)
-    record = {"name": source.name, "source": source.source, "revision": source.revision}
-    return (
-        {
-            **record,
-            "architecture": shape.architecture,
-            "num_layers": shape.num_layers,
-            "neurons_per_layer": shape.neurons_per_layer,
-        },
-        architecture_named(shape.architecture).site,
-    )
+    identity = model_identity(resolve_model(args.model))
+    return identity, architecture_named(str(identity.architecture)).site
 
 
 def _prepare(args: argparse.Namespace) -> None:
@@ -205,38 +218,76 @@ def _prepare(args: argparse.Namespace) -> None:
 
 
 def _identify(args: argparse.Namespace) -> None:
-    from langneurons.neurons import neuron_set, statistics
+    """Identify a set, or collect one shard; under torchrun, rank 0 alone writes and prints."""
+    from langneurons.neurons import neuron_set, sharding, statistics
     from langneurons.neurons.identification import identify, method
     from langneurons.run.session import BenchmarkSession, RunOptions, check_output_file
 
     method(args.method)  # a method, never a file (the session would take a file)
-    check_output_file(args.out, "--out")
+    share = None if args.shard is None else sharding.parse_share(args.shard)
+    if share is not None:
+        if (args.out, args.stats) != (None, None):
+            raise ConfigError(
+                f"--shard {share} collects one part of the statistics into --stats-out; drop "
+                "--out and --stats, merge the parts with merge-stats, then identify --stats"
+            )
+        if args.stats_out is None:
+            raise ConfigError(f"--shard {share} needs --stats-out, the file of this share")
+        if sharding.launched():
+            raise ConfigError("--shard under torchrun: the ranks share the pass already; give one")
+    elif args.out is None:
+        raise ConfigError("identify needs --out, the neuron set file to write")
+    else:
+        check_output_file(args.out, "--out")
     if args.stats_out is not None:
         check_output_file(args.stats_out, "--stats-out")
     if args.stats is not None:
         if args.stats_out is not None:
             raise ConfigError("--stats-out writes collected statistics; --stats reads a file")
-        found = identify(args.method, statistics.load(args.stats))
+        stats = statistics.load(args.stats)
+        sharding.check_whole(stats, f"--stats {args.stats}")
+        found = identify(args.method, stats)
     else:
         options = RunOptions(
             model=args.model,
             revision=args.revision,
             neurons=args.method,
             langs=tuple(args.langs.split(",")),
-            device=args.device,
+            device=sharding.rank_device(args.device),
             dtype=args.dtype,
             batch_size=args.batch_size,
             identify_data=args.data,
+            shard=share,
         )
         session = BenchmarkSession(options)
         handle = session.load()
-        found = session.neuron_set(handle, args.method)
-        if args.stats_out is not None:
+        if share is not None:
             statistics.save(session.statistics(handle), args.stats_out)
-            print(f"{args.stats_out}: statistics of {found.model['name']}")
+            print(f"{args.stats_out}: statistics share {share} of {handle.info.name}")
+            return
+        found = session.neuron_set(handle, args.method)
+        if args.stats_out is not None and sharding.leads():
+            statistics.save(session.statistics(handle), args.stats_out)
+            print(f"{args.stats_out}: statistics of {found.model.name}")
+    if not sharding.leads():
+        return
     neuron_set.dump(found, args.out)
     counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
-    print(f"{args.out}: {args.method} on {found.model['name']}: {counts}")
+    print(f"{args.out}: {args.method} on {found.model.name}: {counts}")
+
+
+def _merge_stats(args: argparse.Namespace) -> None:
+    """Sum shard files into one statistics file; every shard is checked before it is written."""
+    from langneurons.neurons import sharding, statistics
+    from langneurons.run.session import check_output_file
+
+    check_output_file(args.out, "--out")
+    merged = sharding.merge(args.shards)
+    statistics.save(merged, args.out)
+    tokens = ", ".join(
+        f"{lang} {n}" for lang, n in zip(merged.languages, merged.tokens.tolist(), strict=True)
+    )
+    print(f"{args.out}: {len(args.shards)} shards merged; tokens {tokens}")
 
 
 def _import_neurons(args: argparse.Namespace) -> None:
@@ -246,7 +297,7 @@ def _import_neurons(args: argparse.Namespace) -> None:
     languages = check_languages(args.languages.split(","), "--languages")
     if not args.file.is_file():  # before --model, which may convert a packaged model
         raise ConfigError(f"{args.file}: no such file")
-    model, site = _model_record(args)
+    model, site = _model_identity(args)
     imported = importers.import_published(args.file, languages, model, site)
     neuron_set.dump(imported, args.out)
     print(
@@ -262,7 +313,7 @@ def _import_stats(args: argparse.Namespace) -> None:
     importers.check_template(args.full, languages, "--full")  # before --model: cheap first
     if args.prefix is not None:
         importers.check_template(args.prefix, languages, "--prefix")
-    model, site = _model_record(args)
+    model, site = _model_identity(args)
     stats = importers.import_counts(args.full, args.prefix, languages, model, site)
     statistics.save(stats, args.out)
     tokens = ", ".join(

@@ -32,6 +32,19 @@ def finished(session: BenchmarkSession, records: Sequence[Evaluated]) -> list[Fi
     return found
 
 
+def write_all(
+    session: BenchmarkSession,
+    recorder: Recorder,
+    timings: dict[str, float],
+    command: str,
+    stopped: bool,
+) -> None:
+    """Write every neuron set's results file (see :func:`write`)."""
+    rounded = {phase: round(seconds, 3) for phase, seconds in timings.items()}
+    for spec, records in recorder.by_set().items():
+        write(session, spec, records, rounded, command, stopped, recorder)
+
+
 def write(
     session: BenchmarkSession,
     spec: str,
@@ -44,9 +57,12 @@ def write(
     """Write one neuron set's results file and draw its figures (both noted in ``recorder``).
 
     The file is ``complete`` when the run was not stopped early and every cell it
-    collected for the set, in every task, has a record.
+    collected for the set, in every task, has a record. Under pytest -n the model's
+    ``device`` lists every worker's, in the order their cells reported.
     """
     facts = records[0].facts
+    devices = dict.fromkeys(r.facts.model["device"] for r in records)
+    model = results_format.ModelRecord(**{**facts.model, "device": ", ".join(devices)})
     ran = {name: sum(r.task == name for r in records) for name in facts.planned}
     complete = not stopped and ran == facts.planned
     tasks = finished(session, records)
@@ -54,7 +70,7 @@ def write(
     created = results_format.now()
     document = results_format.build(
         created=created,
-        model=facts.model,
+        model=model,
         neuron_set=facts.neuron_set,
         tasks=[_task_record(f) for f in tasks],
         environment=environment(),

@@ -11,11 +11,9 @@ before any model loads. Results assembly, rendering and the run's state live in
 from __future__ import annotations
 
 import json
-import os
 import shlex
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +22,15 @@ import pytest
 from langneurons.errors import LangneuronsError
 from langneurons.models.handle import DEVICES, DTYPES
 from langneurons.run import finish
-from langneurons.run.recorder import WIRE_KEY, Evaluated, Recorder, SetFacts
-from langneurons.run.session import BenchmarkSession, RunOptions, check_output_folder, resolve_tasks
-from langneurons.tasks.protocol import Cell, CellResult, fail_non_finite, task_kind
+from langneurons.run.placement import describe, worker_gpus, worker_index
+from langneurons.run.recorder import WIRE_KEY, Evaluated, PlannedCell, Recorder, SetFacts, plan
+from langneurons.run.session import BenchmarkSession, RunOptions, check_output_folder, options_from
+from langneurons.tasks.protocol import CellResult, fail_non_finite
 
 _SESSION = pytest.StashKey[BenchmarkSession]()
 _ERROR = pytest.StashKey[str]()
 _RECORDER = pytest.StashKey[Recorder]()
-_PLANNED = pytest.StashKey[dict[str, dict[str, int]]]()
-_STARTED = pytest.StashKey[float]()
+_PLACEMENT = pytest.StashKey[str]()
 
 #: the options: a field of RunOptions (whose default they take) -> what it is
 _HELP = {
@@ -48,17 +46,9 @@ _HELP = {
     "seed": "seed of random controls",
     "trust_task_code": "let task files run code they name (lm-eval's !function)",
     "identify_data": "corpus methods identify on, source or source:path",
+    "share_gpus": "under pytest -n, let workers share a GPU when they outnumber the GPUs",
 }
 _CHOICES = {"device": DEVICES, "dtype": DTYPES}
-
-
-@dataclass(frozen=True)
-class PlannedCell:
-    """What a check evaluates: a cell of a task, for one neuron set."""
-
-    neurons: str
-    task: str
-    cell: Cell
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -83,17 +73,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     """Prepare the run's state; the controller collects the cells' records."""
     config.stash[_RECORDER] = Recorder()
-    config.stash[_PLANNED] = {}
-    config.stash[_STARTED] = time.perf_counter()
     if not hasattr(config, "workerinput"):  # a worker's reports go to the controller
         config.pluginmanager.register(config.stash[_RECORDER], "langneurons-recorder")
+        workers = getattr(config.option, "numprocesses", None)  # pytest-xdist's -n, resolved
+        if isinstance(workers, int) and workers > 1:
+            try:
+                groups = worker_gpus(
+                    workers, config.getoption("device"), config.getoption("share_gpus")
+                )
+            except LangneuronsError as error:
+                raise pytest.UsageError(str(error)) from None
+            config.stash[_PLACEMENT] = (
+                describe(groups) if groups else f"{workers} workers share the CPU cores"
+            )
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    """Say which GPUs each xdist worker uses (or that they share the cores)."""
+    placement = config.stash.get(_PLACEMENT, None)
+    return f"langneurons workers: {placement}" if placement else None
 
 
 def session_for(config: pytest.Config) -> BenchmarkSession | None:
     """The run's session, created (and validated, results folder included) on first use."""
     if _SESSION not in config.stash and _ERROR not in config.stash:
         try:
-            options = _options(config)
+            values = {name: config.getoption(name) for name in _HELP}
+            options = options_from(values, Path(str(config.rootpath)) / "tasks")
             check_output_folder(options.results_dir, "--results-dir")
             config.stash[_SESSION] = BenchmarkSession(options)
         except LangneuronsError as error:
@@ -101,45 +107,20 @@ def session_for(config: pytest.Config) -> BenchmarkSession | None:
     return config.stash.get(_SESSION, None)
 
 
-def _options(config: pytest.Config) -> RunOptions:
-    values = {name: config.getoption(name) for name in _HELP}
-    folder = Path(str(config.rootpath)) / "tasks"
-    given = [spec.strip() for spec in (values["tasks"] or "").split(",") if spec.strip()]
-    values["tasks"] = (
-        resolve_tasks(given, folder) if given else tuple(sorted(folder.glob("*.yaml")))
-    )
-    values["langs"] = tuple(values["langs"].split(",")) if values["langs"] else None
-    values["results_dir"] = Path(values["results_dir"])
-    return RunOptions(**values)
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``cell`` over (neuron set, task, cell); ids are ``[set/]task/cell``."""
     if "cell" in metafunc.fixturenames:
         session = session_for(metafunc.config)
-        specs, tasks = (session.specs, session.tasks) if session else ([], [])
-        planned = [
-            PlannedCell(s, t.name, c)
-            for s in specs
-            for t in tasks
-            for c in task_kind(t.kind).cells(t)
-        ]
-        ids = [
-            "/".join([*([Path(p.neurons).stem] if len(specs) > 1 else []), p.task, p.cell.id])
-            for p in planned
-        ]
-        metafunc.parametrize("cell", planned, ids=ids)
+        planned = plan(session.specs, session.tasks) if session else []
+        several = session is not None and len(session.specs) > 1
+        metafunc.parametrize("cell", planned, ids=[p.test_id(several) for p in planned])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Count the cells each set and task will run, after deselection (every process collects)."""
-    planned = session.config.stash[_PLANNED]
-    for item in session.items:
-        callspec = getattr(item, "callspec", None)
-        cell = callspec.params.get("cell") if callspec is not None else None
-        if isinstance(cell, PlannedCell):
-            tasks = planned.setdefault(cell.neurons, {})
-            tasks[cell.task] = tasks.get(cell.task, 0) + 1
+    calls = [getattr(item, "callspec", None) for item in session.items]
+    cells = [call.params.get("cell") for call in calls if call is not None]
+    session.config.stash[_RECORDER].count_planned(c for c in cells if isinstance(c, PlannedCell))
 
 
 def pytest_collection_modifyitems(config: pytest.Config) -> None:
@@ -150,14 +131,11 @@ def pytest_collection_modifyitems(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def langneurons_session(request: pytest.FixtureRequest) -> BenchmarkSession:
-    """The run's session (validated at collection); under xdist, a worker's share of the cores."""
+    """The run's session (validated at collection); under xdist, placed on the worker's GPUs or cores."""
     session = session_for(request.config)
     assert session is not None  # collection fails before this on bad input
-    workers = int(getattr(request.config, "workerinput", {}).get("workercount", 1))
-    if workers > 1:
-        import torch
-
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    worker = getattr(request.config, "workerinput", {"workerid": "gw0", "workercount": 1})
+    session.place(worker_index(worker["workerid"]), int(worker["workercount"]))
     return session
 
 
@@ -177,7 +155,7 @@ def evaluate(
         result = fail_non_finite(session.evaluator(planned.neurons, task)(planned.cell))
         facts = SetFacts(
             *session.records(planned.neurons),
-            request.config.stash[_PLANNED].get(planned.neurons, {}),
+            request.config.stash[_RECORDER].planned.get(planned.neurons, {}),
         )
         record = Evaluated(planned.neurons, task.name, planned.cell, result, facts)
         request.node.user_properties.append((WIRE_KEY, record.to_wire()))
@@ -196,12 +174,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
     stopped = interrupted or bool(session.shouldstop or session.shouldfail)
     recorder = config.stash[_RECORDER]
-    command = shlex.join(["pytest", *config.invocation_params.args])
     run = session_for(config)  # under xdist the controller makes it here: workers collected
-    for spec, records in recorder.by_set().items():
-        assert run is not None  # a run with records was validated
-        timings = {k: round(v, 3) for k, v in _timings(config, own).items()}
-        finish.write(run, spec, records, timings, command, stopped, recorder)
+    if recorder.records and run is not None:
+        command = shlex.join(["pytest", *config.invocation_params.args])
+        finish.write_all(run, recorder, recorder.timings(own), command, stopped)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -212,16 +188,12 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         node.config.stash[_RECORDER].add_worker_timings(json.loads(output)["timings"])
 
 
-def _timings(config: pytest.Config, own: dict[str, float]) -> dict[str, float]:
-    wall = time.perf_counter() - config.stash[_STARTED]
-    return {**own, **config.stash[_RECORDER].worker_timings, "wall": wall}
-
-
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Print each task's table per neuron set, a comparison of sets, timings and files."""
     recorder, session = config.stash[_RECORDER], config.stash.get(_SESSION, None)
     if recorder.records and session is not None:
         terminalreporter.section("langneurons")
-        own = session.timings.seconds
-        for line in finish.summary_lines(session, recorder, _timings(config, own)):
+        for line in finish.summary_lines(
+            session, recorder, recorder.timings(session.timings.seconds)
+        ):
             terminalreporter.write_line(line)

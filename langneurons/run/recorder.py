@@ -8,6 +8,8 @@ crosses as :meth:`Evaluated.to_wire` and is rebuilt by :meth:`Evaluated.from_wir
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict
 
 from langneurons.report.results import ModelRecord, NeuronSetRecord
-from langneurons.tasks.protocol import Cell, CellResult, Summary
+from langneurons.tasks.protocol import Cell, CellResult, Summary, task_kind
 from langneurons.tasks.spec import TaskFields, TaskSpec
 
 if TYPE_CHECKING:
@@ -23,6 +25,28 @@ if TYPE_CHECKING:
 
 #: the key of a cell's record among its report's user properties
 WIRE_KEY = "langneurons"
+
+
+@dataclass(frozen=True)
+class PlannedCell:
+    """What a check evaluates: a cell of a task, for one neuron set."""
+
+    neurons: str
+    task: str
+    cell: Cell
+
+    def test_id(self, several_sets: bool) -> str:
+        """``[set/]task/cell``: the set's stem only when the run compares sets."""
+        return "/".join(
+            [*([Path(self.neurons).stem] if several_sets else []), self.task, self.cell.id]
+        )
+
+
+def plan(specs: Sequence[str], tasks: Sequence[TaskSpec[TaskFields]]) -> list[PlannedCell]:
+    """Every (neuron set, task, cell) of a run, in that order."""
+    return [
+        PlannedCell(s, t.name, c) for s in specs for t in tasks for c in task_kind(t.kind).cells(t)
+    ]
 
 
 @dataclass(frozen=True)
@@ -96,17 +120,21 @@ class Recorder:
     Attributes:
         records: (neuron set, task, cell id) -> the last record reported for it
             (a rerun or a rescheduled worker reports a cell twice: it counts once).
+        planned: per neuron set, the cells collected per task (after -k/-m deselection).
         worker_timings: phase seconds summed over xdist workers.
         written: results files written, each with whether it is complete.
         figures: figure files drawn.
         finished: per neuron set, its tasks as written into its results file.
+        started: when the run began (``time.perf_counter``), for its wall time.
     """
 
     records: dict[tuple[str, str, str], Evaluated] = field(default_factory=dict)
+    planned: dict[str, dict[str, int]] = field(default_factory=dict)
     worker_timings: dict[str, float] = field(default_factory=dict)
     written: list[tuple[Path, bool]] = field(default_factory=list)
     figures: list[Path] = field(default_factory=list)
     finished: dict[str, list[Finished]] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Take the record a cell's report carries."""
@@ -117,10 +145,20 @@ class Recorder:
                 record = Evaluated.from_wire(value)
                 self.records[(record.neurons, record.task, record.cell.id)] = record
 
+    def count_planned(self, cells: Iterable[PlannedCell]) -> None:
+        """Count the cells each set and task will run (every process collects them all)."""
+        for cell in cells:
+            tasks = self.planned.setdefault(cell.neurons, {})
+            tasks[cell.task] = tasks.get(cell.task, 0) + 1
+
     def add_worker_timings(self, timings: dict[str, float]) -> None:
         """Add a finished worker's phase seconds."""
         for phase, seconds in timings.items():
             self.worker_timings[phase] = self.worker_timings.get(phase, 0.0) + seconds
+
+    def timings(self, own: dict[str, float]) -> dict[str, float]:
+        """This process's phase seconds, the workers', and the run's wall time so far."""
+        return {**own, **self.worker_timings, "wall": time.perf_counter() - self.started}
 
     def by_set(self) -> dict[str, list[Evaluated]]:
         """The records per neuron set, in the order sets first reported."""

@@ -30,12 +30,13 @@ from langneurons.models.handle import (
     prepared,
     resolve_model,
 )
-from langneurons.neurons import neuron_set
+from langneurons.neurons import neuron_set, sharding
 from langneurons.neurons import stats_cache as cache
 from langneurons.neurons.identification import identify, is_method, method
 from langneurons.paths import neuron_sets_dir
 from langneurons.registry import unknown_message
 from langneurons.report.results import ModelRecord, NeuronSetRecord
+from langneurons.run.placement import worker_gpus
 from langneurons.tasks.context import RunContext, Timings
 from langneurons.tasks.protocol import Cell, CellResult, task_kind
 from langneurons.tasks.spec import TaskFields, TaskSpec, budget_where, load_task
@@ -47,6 +48,7 @@ from langneurons.text.windows import check_budget
 if TYPE_CHECKING:
     from langneurons.models.handle import Device, Dtype, ModelHandle
     from langneurons.neurons.neuron_set import NeuronSet
+    from langneurons.neurons.sharding import Share
     from langneurons.neurons.statistics import ActivationStats
 
 STATISTICS_WINDOW = 512
@@ -69,6 +71,9 @@ class RunOptions:
     identify_data: str = udhr.NAME
     progress: bool = True
     trust_task_code: bool = False
+    share_gpus: bool = False
+    #: collect only this share of the statistics pass (``identify --shard K/N``)
+    shard: Share | None = None
 
 
 class BenchmarkSession:
@@ -84,6 +89,7 @@ class BenchmarkSession:
         self.timings = Timings()
         self.shared: dict[Any, Any] = {}
         self.neurons_paths: dict[str, Path] = {}
+        self.gpus: tuple[int, ...] | None = None
         self._handle: ModelHandle | None = None
         self._stats: ActivationStats | None = None
         self._contexts: dict[str, RunContext] = {}
@@ -162,12 +168,27 @@ class BenchmarkSession:
                 f"{str(error).splitlines()[0]}"
             ) from None
 
+    def place(self, worker: int, workers: int) -> None:
+        """Give pytest worker ``worker`` of ``workers`` its own GPUs, or its share of the cores.
+
+        See :mod:`langneurons.run.placement`; one process keeps every GPU and core.
+        """
+        if workers <= 1:
+            return
+        groups = worker_gpus(workers, self.options.device, self.options.share_gpus)
+        if groups is not None:
+            self.gpus = groups[worker]
+            return
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+
     def load(self) -> ModelHandle:
         """Load the model once (converting a packaged one first if needed)."""
         if self._handle is None:
             with self.timings.phase("load model"):
                 self._handle = load_model(
-                    prepared(self.source), self.options.dtype, self.options.device
+                    prepared(self.source), self.options.dtype, self.options.device, self.gpus
                 )
         return self._handle
 
@@ -234,11 +255,17 @@ class BenchmarkSession:
         with self.timings.phase("identify"):
             found = identify(spec, stats)
         self.neurons_paths[spec] = self.identified_path(stats, spec)
-        neuron_set.dump(found, self.neurons_paths[spec])
+        if sharding.leads():  # torchrun's other ranks write nothing
+            neuron_set.dump(found, self.neurons_paths[spec])
         return found
 
     def statistics(self, handle: ModelHandle) -> ActivationStats:
-        """Activation statistics on the identification corpus: once per run, cached on disk."""
+        """Activation statistics on the identification corpus: once per run, cached on disk.
+
+        Under torchrun each rank collects its share and all get the all-reduced sum
+        (cached under the same key as one process's). A ``shard`` option collects
+        that share alone, never cached: the cache holds whole passes only.
+        """
         if self._stats is not None:
             return self._stats
         corpus = CorpusSpec.parse(self.options.identify_data)
@@ -257,15 +284,26 @@ class BenchmarkSession:
             fields["histograms"] = True
         path = cache.statistics_path(info.name, cache.statistics_key(fields))
         provenance = {
-            "model": _model_record(info.to_dict()),
+            "model": info.identity().model_dump(),
+            "dtype": info.dtype,
             "site": handle.architecture.site,
             "corpus": f"{corpus.describe()}:identify",
             "corpus_sha256": sha,
         }
+
+        def compute(share: Share) -> ActivationStats:
+            return _collect(handle, texts, provenance, self.options, self.histograms, share)
+
+        rank = sharding.rank_share(handle.model.device)
         with self.timings.phase("statistics"):
-            self._stats, _ = cache.cached_statistics(
-                path, lambda: _collect(handle, texts, provenance, self.options, self.histograms)
-            )
+            if self.options.shard is not None:
+                self._stats = compute(self.options.shard)
+            elif rank is None:
+                self._stats, _ = cache.cached_statistics(path, lambda: compute(sharding.WHOLE))
+            else:
+                self._stats, _ = cache.cached_by_ranks(
+                    path, lambda: sharding.all_reduce(compute(rank))
+                )
         return self._stats
 
     def identified_path(self, stats: ActivationStats, spec: str) -> Path:
@@ -319,6 +357,20 @@ class BenchmarkSession:
         for lang in languages:
             if not paragraphs(corpus, lang, split):  # type: ignore[arg-type]
                 raise MissingResourceError(f"{corpus.describe()} has no {split} text for '{lang}'")
+
+
+def options_from(values: dict[str, Any], folder: Path) -> RunOptions:
+    """RunOptions from the options as typed (strings, comma-separated lists).
+
+    ``folder`` holds the repository's task files: every one when no task is given,
+    and the names ``--tasks`` may use.
+    """
+    given = [spec.strip() for spec in (values["tasks"] or "").split(",") if spec.strip()]
+    tasks = resolve_tasks(given, folder) if given else tuple(sorted(folder.glob("*.yaml")))
+    langs = tuple(values["langs"].split(",")) if values["langs"] else None
+    return RunOptions(
+        **{**values, "tasks": tasks, "langs": langs, "results_dir": Path(values["results_dir"])}
+    )
 
 
 def resolve_tasks(specs: Iterable[str], folder: Path) -> tuple[Path, ...]:
@@ -448,17 +500,13 @@ def _check_set_names(specs: list[str]) -> None:
             )
 
 
-def _model_record(info: dict[str, Any]) -> dict[str, Any]:
-    keys = ("name", "source", "revision", "architecture", "num_layers", "neurons_per_layer")
-    return {key: info[key] for key in keys}
-
-
 def _collect(
     handle: ModelHandle,
     texts: dict[str, list[str]],
     provenance: dict[str, Any],
     options: RunOptions,
     histograms: bool,
+    share: Share,
 ) -> ActivationStats:
     from langneurons.neurons.collection import collect
 
@@ -468,6 +516,7 @@ def _collect(
         window=STATISTICS_WINDOW,
         batch_size=options.batch_size,
         provenance=provenance,
-        progress=options.progress,
+        progress=options.progress and sharding.leads(),
         histograms=histograms,
+        share=share,
     )

@@ -35,15 +35,52 @@ def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, proje
 def test_langs_filter_and_xdist_write_one_complete_results_file(pytester, project):
     result = pytester.runpytest_subprocess(*args(project, "--langs", "en,zh", "-n", "2"))
     result.assert_outcomes(passed=4)
+    result.stdout.fnmatch_lines(["langneurons workers: 2 workers share the CPU cores"])
     files = list((pytester.path / "out").glob("*.json"))
     assert len(files) == 1
-    cells = json.loads(files[0].read_text())["tasks"][0]["cells"]
+    data = json.loads(files[0].read_text())
+    assert data["model"]["device"] == "cpu"  # both workers ran on it, named once
+    cells = data["tasks"][0]["cells"]
     assert sorted(c["id"] for c in cells) == [
         "ablate[en]-eval[en]",
         "ablate[en]-eval[zh]",
         "ablate[zh]-eval[en]",
         "ablate[zh]-eval[zh]",
     ]
+
+
+def fake_gpus(pytester, count):
+    """Make torch in the run's processes report ``count`` CUDA devices (none is used)."""
+    pytester.makeconftest(
+        "import torch\n"
+        "torch.cuda.is_available = lambda: True\n"
+        f"torch.cuda.device_count = lambda: {count}\n"
+        'pytest_plugins = ["langneurons.run.pytest_plugin"]\n'
+    )
+
+
+@pytest.mark.parametrize(
+    ("gpus", "extra", "line"),
+    [
+        (4, ["-n", "2"], "langneurons workers: gw0 -> cuda:0+1, gw1 -> cuda:2+3"),
+        (2, ["-n", "2"], "langneurons workers: gw0 -> cuda:0, gw1 -> cuda:1"),
+        (2, ["-n", "3", "--share-gpus"], "*gw0 -> cuda:0, gw1 -> cuda:1, gw2 -> cuda:0"),
+    ],
+)
+def test_each_xdist_worker_is_given_its_own_gpus(pytester, project, gpus, extra, line):
+    fake_gpus(pytester, gpus)
+    result = pytester.runpytest_subprocess(*args(project, "--collect-only", *extra))
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines([line])
+
+
+def test_more_workers_than_gpus_is_refused_unless_asked(pytester, project):
+    fake_gpus(pytester, 2)
+    result = pytester.runpytest_subprocess(*args(project, "-n", "3"))
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        ["ERROR: pytest -n 3 on 2 GPU(s) would put two workers on one GPU; use -n 2 or fewer*"]
+    )
 
 
 @pytest.mark.parametrize(
