@@ -49,6 +49,11 @@ class StatisticsRecord(BaseModel):
     corpus: str | None = Field(description="source and split, e.g. udhr:identify")
     sha256: str | None = Field(description="sha256 of the corpus text")
     tokens: dict[str, int] = Field(description="text tokens per language")
+    split_half_jaccard: dict[str, float] | None = Field(
+        default=None,
+        description="per language, the Jaccard overlap of the sets the method picks on two "
+        "disjoint halves of the corpus; null: the statistics had no halves",
+    )
 
 
 def parse_record(record: type[R], value: Any, where: str) -> R:

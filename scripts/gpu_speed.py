@@ -89,7 +89,7 @@ def statistics_pass(
 
     def run() -> Accumulators:
         acc = Accumulators(len(sites), width, histograms=False)
-        accumulate(acc, model.base_model, sites, batches)
+        accumulate(acc, model.base_model, sites, enumerate(batches))
         return acc
 
     return run
@@ -155,12 +155,13 @@ def ranked(args: argparse.Namespace) -> None:
 
     def run() -> None:
         acc = collect()
+        totals = {name: acc.stacked(name, 0) + acc.stacked(name, 1) for name in acc.TOTALS}
         stats = ActivationStats(
             ("xx",),
-            torch.tensor([sum(w.text_tokens for batch in mine for w in batch)]),
-            acc.stacked("over_zero")[None],
-            acc.stacked("sums")[None],
-            acc.stacked("sums_sq")[None],
+            torch.tensor([sum(acc.tokens)]),
+            totals["over_zero"][None],
+            totals["sums"][None],
+            totals["sums_sq"][None],
             {"seconds": 0.0},
         )
         sharding.all_reduce(stats)

@@ -97,15 +97,8 @@ class ModelInfo:
     dtype_choice: str = ""
 
     def identity(self) -> ModelIdentity:
-        """The model as neuron sets and statistics files name it."""
-        return ModelIdentity(
-            name=self.name,
-            source=self.source,
-            revision=self.revision,
-            architecture=self.architecture,
-            num_layers=self.num_layers,
-            neurons_per_layer=self.neurons_per_layer,
-        )
+        """The model as neuron sets and statistics files name it (its fields of this record)."""
+        return ModelIdentity.model_validate(self, from_attributes=True)
 
 
 @dataclass(frozen=True)

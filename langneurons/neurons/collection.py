@@ -58,11 +58,12 @@ def collect(
 
     layers, width = handle.info.num_layers, handle.info.neurons_per_layer
     shape = (len(corpus), layers, width)
-    over_zero = torch.zeros(shape, dtype=torch.int64)
-    sums = torch.zeros(shape, dtype=torch.float64)
-    sums_sq = torch.zeros(shape, dtype=torch.float64)
+    # [half, language, ...]: the even- and odd-numbered batches' totals
+    over_zero = torch.zeros((2, *shape), dtype=torch.int64)
+    sums = torch.zeros((2, *shape), dtype=torch.float64)
+    sums_sq = torch.zeros((2, *shape), dtype=torch.float64)
+    tokens = torch.zeros((2, len(corpus)), dtype=torch.int64)
     bins = torch.zeros((*shape, HISTOGRAM_BINS), dtype=torch.int64) if histograms else None
-    tokens = torch.zeros(len(corpus), dtype=torch.int64)
     base = handle.model.base_model
     started = time.perf_counter()
     numbering = _Numbering(share)
@@ -74,13 +75,19 @@ def collect(
         bar = tqdm(
             total=expected, desc=f"statistics {lang}", unit="tok", disable=not progress, leave=False
         )
-        seen = _Progress(bar)
-        accumulate(acc, base, handle.sites(), numbering.mine(batches(stream, batch_size)), seen)
+        accumulate(
+            acc, base, handle.sites(), numbering.mine(batches(stream, batch_size)), bar.update
+        )
         bar.close()
-        tokens[k] = seen.tokens
-        over_zero[k], sums[k], sums_sq[k] = (acc.stacked(name) for name in Accumulators.TOTALS)
+        for half in (0, 1):
+            tokens[half, k] = acc.tokens[half]
+            over_zero[half, k], sums[half, k], sums_sq[half, k] = (
+                acc.stacked(name, half) for name in Accumulators.TOTALS
+            )
         if bins is not None:
-            bins[k] = acc.stacked("bins").reshape(layers, width, HISTOGRAM_BINS)
+            bins[k] = (acc.stacked("bins", 0) + acc.stacked("bins", 1)).reshape(
+                layers, width, HISTOGRAM_BINS
+            )
     elapsed = time.perf_counter() - started
     info = dict(provenance or {})
     info.update(
@@ -88,19 +95,19 @@ def collect(
     )
     if share != WHOLE:
         info["shard"] = share.record()
-    return ActivationStats(tuple(corpus), tokens, over_zero, sums, sums_sq, info, histograms=bins)
-
-
-class _Progress:
-    """Counts the text tokens of finished batches, and moves the progress bar by them."""
-
-    def __init__(self, bar: Any) -> None:
-        self.bar = bar
-        self.tokens = 0
-
-    def __call__(self, tokens: int) -> None:
-        self.tokens += tokens
-        self.bar.update(tokens)
+    return ActivationStats(
+        tuple(corpus),
+        tokens.sum(0),
+        over_zero.sum(0),
+        sums.sum(0),
+        sums_sq.sum(0),
+        info,
+        histograms=bins,
+        half_tokens=tokens[0],
+        half_over_zero=over_zero[0],
+        half_sums=sums[0],
+        half_sums_sq=sums_sq[0],
+    )
 
 
 class _Numbering:
@@ -110,82 +117,98 @@ class _Numbering:
         self.share = share
         self.next = 0
 
-    def mine(self, grouped: Iterable[list[Window]]) -> Iterator[list[Window]]:
-        """The batches of ``grouped`` that belong to the share (numbering goes on across calls)."""
+    def mine(self, grouped: Iterable[list[Window]]) -> Iterator[tuple[int, list[Window]]]:
+        """The batches of ``grouped`` in the share, with their numbers (counted across calls)."""
         for batch in grouped:
             number, self.next = self.next, self.next + 1
             if self.share.holds(number):
-                yield batch
+                yield number, batch
 
 
 def accumulate(
     acc: Accumulators,
     base: nn.Module,
     sites: Sequence[nn.Module],
-    batches_of: Iterable[list[Window]],
+    numbered: Iterable[tuple[int, list[Window]]],
     done: Callable[[int], object] = lambda tokens: None,
 ) -> None:
-    """Run ``base`` (the model without its head) over batches, adding site activations to ``acc``.
+    """Run ``base`` (the model without its head) over numbered batches, adding to ``acc``.
 
-    The inner loop of :func:`collect`, alone so that ``scripts/gpu_speed.py`` times
-    exactly it; ``done`` hears the text tokens of each finished batch.
+    Row ``r`` of batch ``n`` adds to half ``(n + r) % 2``, so windows alternate
+    between the halves. The inner loop of :func:`collect`, alone so that
+    ``scripts/gpu_speed.py`` times exactly it; ``done`` hears the text tokens of
+    each finished batch.
     """
     import torch
 
     device = next(base.parameters()).device
     hooks = [(site, acc.hook(layer)) for layer, site in enumerate(sites)]
     with attached(hooks), torch.inference_mode():
-        for batch in batches_of:
-            acc.skip, acc.positions = batch[0].prefix, len(batch[0].ids)
+        for number, batch in numbered:
+            acc.number, acc.skip, acc.positions = number, batch[0].prefix, len(batch[0].ids)
             base(input_ids=torch.tensor([w.ids for w in batch], device=device), use_cache=False)
+            for r, window in enumerate(batch):
+                acc.tokens[(number + r) % 2] += window.text_tokens
             done(sum(w.text_tokens for w in batch))
 
 
 class Accumulators:
-    """Running per-layer totals on the device of each layer's activations."""
+    """Running per-layer totals of each half of the pass, on the device of each layer's activations.
+
+    The halves take alternate windows (see :func:`accumulate`): two disjoint
+    halves of the corpus at no extra cost, summed for the whole.
+    """
 
     TOTALS = ("over_zero", "sums", "sums_sq")
 
     def __init__(self, layers: int, width: int, histograms: bool) -> None:
+        self.number = 0
         self.skip = 0
         self.positions = 0
         self.width = width
         self.histograms = histograms
-        self.totals: dict[str, list[Any]] = {
-            name: [None] * layers for name in (*self.TOTALS, "bins")
+        self.tokens = [0, 0]
+        self.totals: dict[str, tuple[list[Any], list[Any]]] = {
+            name: ([None] * layers, [None] * layers) for name in (*self.TOTALS, "bins")
         }
 
     def hook(self, layer: int) -> Any:
-        """The forward hook that adds layer ``layer``'s activations to the totals."""
+        """The forward hook that adds layer ``layer``'s activations to each half's totals."""
 
         def record(module: Any, inputs: Any, output: torch.Tensor) -> None:
             # [batch, positions, neurons]; some families flatten the first two axes. One
-            # batch is summed in float32 over a 2-D view (3x faster on CPU than float64
-            # reductions over two axes; a batch holds too few tokens to lose precision);
-            # the running totals are float64.
-            act = output.reshape(-1, self.positions, self.width)[:, self.skip :, :]
-            act = act.reshape(-1, self.width).float()
-            found = {
-                "over_zero": (act > 0).sum(0),
-                "sums": act.sum(0).double(),
-                "sums_sq": (act * act).sum(0).double(),
-            }
-            if self.histograms:
-                found["bins"] = _bin_counts(act)
-            for name, value in found.items():
-                running = self.totals[name]
-                running[layer] = value if running[layer] is None else running[layer] + value
+            # half of a batch is summed in float32 over a 2-D view (3x faster on CPU than
+            # float64 reductions over two axes; a batch holds too few tokens to lose
+            # precision); the running totals are float64.
+            rows = output.reshape(-1, self.positions, self.width)[:, self.skip :, :]
+            for half in (0, 1):
+                mine = rows[(half - self.number) % 2 :: 2]  # rows r with (number + r) % 2 == half
+                if mine.shape[0]:
+                    self._add(layer, half, mine.reshape(-1, self.width).float())
 
         return record
 
-    def stacked(self, name: str) -> torch.Tensor:
-        """The totals of every layer, on the CPU, [layers, ...] (zeros for a layer never seen)."""
+    def _add(self, layer: int, half: int, act: torch.Tensor) -> None:
+        """Add the activations ``act`` [tokens, neurons] to layer ``layer`` of half ``half``."""
+        found = {
+            "over_zero": (act > 0).sum(0),
+            "sums": act.sum(0).double(),
+            "sums_sq": (act * act).sum(0).double(),
+        }
+        if self.histograms:
+            found["bins"] = _bin_counts(act)
+        for name, value in found.items():
+            running = self.totals[name][half]
+            running[layer] = value if running[layer] is None else running[layer] + value
+
+    def stacked(self, name: str, half: int) -> torch.Tensor:
+        """One half's totals of every layer, on the CPU, [layers, ...] (zeros for a layer never seen)."""
         import torch
 
         size = self.width * HISTOGRAM_BINS if name == "bins" else self.width
         dtype = torch.float64 if name in ("sums", "sums_sq") else torch.int64
         empty = torch.zeros(size, dtype=dtype)
-        return torch.stack([empty if v is None else v.cpu() for v in self.totals[name]])
+        return torch.stack([empty if v is None else v.cpu() for v in self.totals[name][half]])
 
 
 def _bin_counts(act: torch.Tensor) -> torch.Tensor:

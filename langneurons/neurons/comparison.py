@@ -16,7 +16,7 @@ from pathlib import Path
 
 from langneurons.columns import table
 from langneurons.errors import ConfigError, ShapeMismatchError
-from langneurons.neurons.identification import categories
+from langneurons.neurons.identification import categories, jaccard
 from langneurons.neurons.neuron_set import NeuronSet
 from langneurons.neurons.phases import PHASES, Phases, locate
 
@@ -35,6 +35,8 @@ class Comparison:
         overlap: language -> [i][j] Jaccard index between the sets i and j.
         per_layer: set -> category -> distinct neurons per layer.
         phases: set -> the four phases located from its language neurons per layer.
+        stability: set -> language -> split-half Jaccard recorded with the set (None:
+            the set does not record it).
     """
 
     names: list[str]
@@ -44,6 +46,7 @@ class Comparison:
     overlap: dict[str, list[list[float]]]
     per_layer: dict[str, dict[str, list[int]]]
     phases: dict[str, Phases]
+    stability: dict[str, dict[str, float] | None]
 
 
 def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
@@ -79,12 +82,21 @@ def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
         category_counts[name] = {c: sum(per_layer[name][c]) for c in CATEGORIES}
         category_counts[name]["agnostic"] = layers * width - len(language_neurons)
     overlap = {
-        lang: [[_jaccard(sets[a], sets[b], lang) for b in names] for a in names]
+        lang: [
+            [jaccard(sets[a].languages[lang], sets[b].languages[lang]) for b in names]
+            for a in names
+        ]
         for lang in languages
     }
     counts = {name: {lang: s.count(lang) for lang in s.languages} for name, s in sets.items()}
     phases = {name: locate(layer_totals(per_layer[name])) for name in names}
-    return Comparison(names, languages, counts, category_counts, overlap, per_layer, phases)
+    stability = {
+        name: s.statistics.split_half_jaccard if s.statistics is not None else None
+        for name, s in sets.items()
+    }
+    return Comparison(
+        names, languages, counts, category_counts, overlap, per_layer, phases, stability
+    )
 
 
 def labels(paths: Sequence[Path]) -> list[str]:
@@ -133,6 +145,16 @@ def render(result: Comparison) -> str:
         "neurons per category (distinct neurons)",
         table(["set", "specific", "related", "agnostic"], _category_rows(result)),
     ]
+    stable = [n for n in names if result.stability[n] is not None]
+    if stable:
+        parts += [
+            "",
+            "split-half stability: Jaccard overlap of the sets picked on two halves of the corpus",
+            table(
+                ["set", *langs],
+                [[n, *(_rate(result.stability[n], lang) for lang in langs)] for n in stable],
+            ),
+        ]
     if len(names) > 1:
         pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
         parts += [
@@ -182,6 +204,11 @@ def render(result: Comparison) -> str:
     return "\n".join(parts)
 
 
+def _rate(values: Mapping[str, float] | None, lang: str) -> str:
+    value = (values or {}).get(lang)
+    return "-" if value is None else f"{value:.2f}"
+
+
 def _category_rows(result: Comparison) -> list[list[str]]:
     """One row per set; with two sets (say base and aligned), a row of their differences."""
     kinds = ("specific", "related", "agnostic")
@@ -197,10 +224,3 @@ def _distinct(languages: Mapping[str, Mapping[int, tuple[int, ...]]]) -> set[tup
     return {
         (layer, n) for layers in languages.values() for layer, idx in layers.items() for n in idx
     }
-
-
-def _jaccard(a: NeuronSet, b: NeuronSet, lang: str) -> float:
-    left = {(layer, n) for layer, idx in a.languages[lang].items() for n in idx}
-    right = {(layer, n) for layer, idx in b.languages[lang].items() for n in idx}
-    union = left | right
-    return len(left & right) / len(union) if union else 1.0

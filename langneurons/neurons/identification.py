@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import textwrap
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -211,6 +211,32 @@ def categories(selection: Selection) -> dict[str, Selection]:
     return split
 
 
+def jaccard(a: Mapping[int, Sequence[int]], b: Mapping[int, Sequence[int]]) -> float:
+    """Jaccard index of two layer -> neurons selections (1.0 when both are empty: they agree)."""
+    left = {(layer, n) for layer, idx in a.items() for n in idx}
+    right = {(layer, n) for layer, idx in b.items() for n in idx}
+    union = left | right
+    return len(left & right) / len(union) if union else 1.0
+
+
+def split_half_jaccard(
+    name: str, stats: ActivationStats, params: dict[str, Any] | None = None
+) -> dict[str, float] | None:
+    """Per language, the overlap of the sets method ``name`` picks on the two halves of the corpus.
+
+    The halves take alternate windows of the pass (disjoint text):
+    a method that picks the same neurons on both finds a property of the
+    language, not of the sample. None when the statistics have no halves
+    (imported, or collected before halves were kept).
+    """
+    halves = stats.halves()
+    if halves is None:
+        return None
+    chosen = method(name)
+    first, second = (chosen.select(half, params or {})[0] for half in halves)
+    return {lang: round(jaccard(first[lang], second[lang]), 4) for lang in stats.languages}
+
+
 def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = None) -> NeuronSet:
     """Identify a neuron set with method ``name`` on ``stats``.
 
@@ -238,5 +264,6 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
             corpus=provenance.get("corpus"),
             sha256=provenance.get("corpus_sha256"),
             tokens=dict(zip(stats.languages, stats.tokens.tolist(), strict=True)),
+            split_half_jaccard=split_half_jaccard(name, stats, params),
         ),
     )

@@ -82,7 +82,7 @@ def to_dict(neuron_set: NeuronSet) -> dict[str, Any]:
         "model": neuron_set.model.model_dump(),
         "site": neuron_set.site,
         "method": neuron_set.method.model_dump(),
-        "statistics": None if neuron_set.statistics is None else neuron_set.statistics.model_dump(),
+        "statistics": _statistics_out(neuron_set.statistics),
         "languages": {lang: _layers_out(layers) for lang, layers in neuron_set.languages.items()},
     }
     if neuron_set.categories:
@@ -188,6 +188,19 @@ def from_lists(
     }
     built = NeuronSet(model, site, method, statistics, languages, categories or {})
     return from_dict(to_dict(built), f"{method.name} set")
+
+
+def _statistics_out(record: StatisticsRecord | None) -> dict[str, Any] | None:
+    """The record as written: ``split_half_jaccard`` only where the set has it.
+
+    Sets written before it existed keep their JSON, and so their sha256.
+    """
+    if record is None:
+        return None
+    data = record.model_dump()
+    if record.split_half_jaccard is None:
+        del data["split_half_jaccard"]
+    return data
 
 
 def _layers_out(layers: Layers) -> dict[str, list[int]]:

@@ -50,6 +50,11 @@ class ActivationStats:
         prefix_over_zero: [K, layers, neurons] int64, ``over_zero`` of the prompts alone.
         histograms: [K, layers, neurons, HISTOGRAM_BINS] int64 activation counts per
             bin (see ``HISTOGRAM_EDGES``), when collected with ``histograms=True``.
+        half_tokens, half_over_zero, half_sums, half_sums_sq: the same totals over
+            one half of the windows alone (collected statistics; windows alternate
+            between the halves, see :func:`langneurons.neurons.collection.accumulate`);
+            the other half is the rest. Two disjoint halves of the corpus, for the
+            split-half stability of a method (:meth:`halves`).
     """
 
     languages: tuple[str, ...]
@@ -61,6 +66,43 @@ class ActivationStats:
     prefix_tokens: torch.Tensor | None = None
     prefix_over_zero: torch.Tensor | None = None
     histograms: torch.Tensor | None = None
+    half_tokens: torch.Tensor | None = None
+    half_over_zero: torch.Tensor | None = None
+    half_sums: torch.Tensor | None = None
+    half_sums_sq: torch.Tensor | None = None
+
+    def halves(self) -> tuple[ActivationStats, ActivationStats] | None:
+        """The statistics of the two halves of the windows, or None (not collected).
+
+        Each half is a full ``ActivationStats`` of the same languages (no
+        histograms): any method identifies on it as on the whole.
+        """
+        if (
+            self.half_tokens is None
+            or self.half_over_zero is None
+            or self.half_sums is None
+            or self.half_sums_sq is None
+            or self.sums is None
+            or self.sums_sq is None
+        ):
+            return None
+        first = ActivationStats(
+            self.languages,
+            self.half_tokens,
+            self.half_over_zero,
+            self.half_sums,
+            self.half_sums_sq,
+            self.provenance,
+        )
+        second = ActivationStats(
+            self.languages,
+            self.tokens - self.half_tokens,
+            self.over_zero - self.half_over_zero,
+            self.sums - self.half_sums,
+            self.sums_sq - self.half_sums_sq,
+            self.provenance,
+        )
+        return first, second
 
     def mean(self) -> torch.Tensor:
         """Return the mean activation, [K, layers, neurons] float64.
@@ -119,6 +161,10 @@ TENSORS = (
     "prefix_tokens",
     "prefix_over_zero",
     "histograms",
+    "half_tokens",
+    "half_over_zero",
+    "half_sums",
+    "half_sums_sq",
 )
 
 
@@ -191,7 +237,7 @@ def load(path: Path) -> ActivationStats:
         provenance,
         found.get("prefix_tokens"),
         found.get("prefix_over_zero"),
-        found.get("histograms"),
+        *(found.get(name) for name in TENSORS[6:]),
     )
     check(stats, f"statistics {path}")
     return _widened(stats)
@@ -253,6 +299,10 @@ def check(stats: ActivationStats, where: str) -> None:
         "prefix_tokens": (k,),
         "prefix_over_zero": (k, *counts[1:]),
         "histograms": (k, *counts[1:], HISTOGRAM_BINS),
+        "half_tokens": (k,),
+        "half_over_zero": (k, *counts[1:]),
+        "half_sums": (k, *counts[1:]),
+        "half_sums_sq": (k, *counts[1:]),
     }
     for name, shape in expected.items():
         tensor = getattr(stats, name)
@@ -263,7 +313,7 @@ def check(stats: ActivationStats, where: str) -> None:
                 f"{where}: {name} is {tuple(tensor.shape)}; with {k} languages "
                 f"({', '.join(stats.languages)}) it must be {shape}"
             )
-        floating = name in ("sums", "sums_sq")
+        floating = name in ("sums", "sums_sq", "half_sums", "half_sums_sq")
         if tensor.dtype.is_floating_point != floating or tensor.dtype == torch.bool:
             kind = "floating-point" if floating else "integer"
             raise FormatError(f"{where}: {name} is {tensor.dtype}; expected {kind} values")
@@ -271,9 +321,17 @@ def check(stats: ActivationStats, where: str) -> None:
         raise FormatError(f"{where}: sums and sums_sq come together (one of them is missing)")
     if (stats.prefix_tokens is None) != (stats.prefix_over_zero is None):
         raise FormatError(f"{where}: prefix_tokens and prefix_over_zero come together")
+    halves = [getattr(stats, name) for name in TENSORS[7:]]
+    if any(h is not None for h in halves) and (stats.sums is None or None in halves):
+        raise FormatError(f"{where}: the half_* tensors come together, and with sums and sums_sq")
     pairs = [("over_zero", stats.tokens, stats.over_zero)]
     if stats.prefix_tokens is not None and stats.prefix_over_zero is not None:
         pairs.append(("prefix_over_zero", stats.prefix_tokens, stats.prefix_over_zero))
+    if stats.half_tokens is not None and stats.half_over_zero is not None:
+        pairs.append(("half_over_zero", stats.half_tokens, stats.half_over_zero))
+        rest = stats.over_zero - stats.half_over_zero
+        if bool((stats.half_tokens > stats.tokens).any()) or int(rest.min()) < 0:
+            raise FormatError(f"{where}: a half holds more than the whole; write it again")
     for name, tokens, over_zero in pairs:
         for i, lang in enumerate(stats.languages):
             total, found = int(tokens[i]), over_zero[i]

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from pydantic import TypeAdapter
 
 from langneurons.canonical import sha256_of
 from langneurons.errors import ConfigError, MissingResourceError, UnsupportedModelError
@@ -220,20 +222,8 @@ class BenchmarkSession:
         """The model and neuron-set records of ``spec`` as results files hold them, built once."""
         if spec not in self._records:
             chosen, info = self.context(spec).neuron_set, self.context(spec).handle.info
-            model = ModelRecord(
-                name=info.name,
-                source=info.source,
-                revision=info.revision,
-                architecture=info.architecture,
-                family=info.family,
-                num_layers=info.num_layers,
-                neurons_per_layer=info.neurons_per_layer,
-                dtype=info.dtype,
-                device=info.device,
-                dtype_choice=info.dtype_choice,
-            )
             self._records[spec] = (
-                model,
+                TypeAdapter(ModelRecord).validate_python(asdict(info)),
                 NeuronSetRecord(
                     sha256=chosen.sha256(),
                     method=chosen.method,
@@ -282,6 +272,7 @@ class BenchmarkSession:
         }
         if self.histograms:
             fields["histograms"] = True
+        fields["halves"] = "alternate windows"  # older entries lack the split halves
         path = cache.statistics_path(info.name, cache.statistics_key(fields))
         provenance = {
             "model": info.identity().model_dump(),

@@ -94,3 +94,25 @@ def test_histograms_count_every_token_and_give_percentiles_to_the_bin_width(tiny
     assert positive.any()
     ratio = estimate[positive] / exact[positive]
     assert ((ratio > 1 / 1.34) & (ratio < 1.34)).all(), ratio
+
+
+def test_the_halves_take_alternate_windows_and_sum_to_the_whole(tiny_model_folder, tmp_path):
+    """With one window per batch, half 0 is exactly what share 1/2 collects alone."""
+    from langneurons.neurons.sharding import Share
+
+    handle = load_model(resolve_model(str(tiny_model_folder)), "float32", "cpu")
+    corpus = {"en": [SAMPLE_TEXT["en"]] * 6, "zh": [SAMPLE_TEXT["zh"]] * 5}
+    stats = collect(handle, corpus, window=8, batch_size=1, progress=False)
+    alone = collect(handle, corpus, window=8, batch_size=1, progress=False, share=Share(1, 2))
+    assert torch.equal(stats.half_tokens, alone.tokens)
+    assert torch.equal(stats.half_over_zero, alone.over_zero)
+    assert torch.equal(stats.half_sums, alone.sums) and torch.equal(
+        stats.half_sums_sq, alone.sums_sq
+    )
+    batched = collect(handle, corpus, window=8, batch_size=4, progress=False)
+    assert torch.equal(batched.over_zero, stats.over_zero)  # the halves add up to the whole
+    first, second = batched.halves()
+    assert torch.equal(first.tokens + second.tokens, batched.tokens)
+    assert bool(((first.tokens - second.tokens).abs() <= 8).all())  # within one window
+    save(batched, tmp_path / "s.safetensors")
+    assert torch.equal(load(tmp_path / "s.safetensors").half_over_zero, batched.half_over_zero)
