@@ -68,9 +68,22 @@ def check(path: Path, leaderboard: Path, tasks: Path) -> Checked:
 
 
 def check_filed(leaderboard: Path, tasks: Path) -> list[str]:
-    """Every reason a filed entry would not be accepted now (and a misplaced file), one per line."""
-    problems = []
-    for path in sorted((leaderboard / "submissions").glob("*/*.json")):
+    """Every reason a filed entry would not be accepted now (and a misplaced file), one per line.
+
+    What ``leaderboard check`` runs on a pull request that adds a results file
+    by hand: anything under ``submissions/`` other than a results file at
+    ``<model>/<file>.json`` is a reason too.
+    """
+    root = leaderboard / "submissions"
+    stray = [p for p in sorted(root.rglob("*")) if not p.is_dir() or p.is_symlink()]
+    problems = [
+        f"{p}: not a results file at submissions/<model>/<file>.json; remove it"
+        for p in stray
+        if p.is_symlink() or p.suffix != ".json" or p.parent.parent != root
+    ]
+    for path in sorted(root.glob("*/*.json")):
+        if path.is_symlink():
+            continue
         try:
             checked, reasons = examine(path, leaderboard, tasks)
         except SubmissionError as error:

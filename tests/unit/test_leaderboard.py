@@ -136,3 +136,24 @@ def test_the_command_line_files_rebuilds_and_rejects_with_exit_code_2(tmp_path, 
     assert leaderboard.outdated(board) == []
     assert main(["leaderboard", "submit", str(source), *args]) == 2
     assert "duplicate" in capsys.readouterr().err
+
+
+def test_leaderboard_check_names_stray_files_and_stale_pages(tmp_path, board, capsys):
+    """What CI runs on a pull request that adds a results file by hand."""
+    from langneurons.run.cli import main
+
+    args = ["leaderboard", "check", "--leaderboard", str(board), "--tasks", str(TASKS)]
+    submit(results_file(tmp_path), board, TASKS)
+    leaderboard.build(board)
+    assert main(args) == 0
+    assert "1 entries, each as submit accepts it; pages current" in capsys.readouterr().out
+    (board / "submissions" / "notes.txt").write_text("x")
+    filed = results_file(tmp_path, method="lape", sha="c" * 64)
+    copy = board / "submissions" / "m" / filed.name
+    copy.parent.mkdir(exist_ok=True)
+    copy.write_text(filed.read_text())
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "notes.txt: not a results file at submissions/<model>/<file>.json" in err
+    assert "filed under the wrong name" in err
+    assert "not current: run langneurons leaderboard build" in err
