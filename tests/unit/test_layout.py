@@ -15,7 +15,7 @@ MODULES = sorted(p for p in PACKAGE.rglob("*.py"))
 KIND_NAMES = {"ablation", "steering", "latent", "downstream"}
 #: source names that are also ordinary words: only comparing with one is a branch on it
 SOURCE_WORDS = {"text", "jsonl", "prompts", "concepts"}
-SOURCE_NAMES = {"udhr", "flores", "wikipedia"}
+SOURCE_NAMES = {"udhr", "flores", "wikipedia", "libreoffice-help", "debian-handbook"}
 SITE_FRAGMENTS = (".mlp", "layers.{", "model.layers", "transformer.h", "act_fn")
 
 

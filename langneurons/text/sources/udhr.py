@@ -131,4 +131,4 @@ class _Paragraphs(html.parser.HTMLParser):
             self.buffer.append(data)
 
 
-SOURCES.add(NAME, Source(read))
+SOURCES.add(NAME, Source(read, prepare=prepare))
