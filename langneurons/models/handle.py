@@ -140,7 +140,7 @@ def resolve_model(spec: str, revision: str | None = None) -> ModelSource:
         if "hub" in entry:
             return _resolve_hub(spec, entry["hub"], revision or entry.get("revision"))
         _no_revision(spec, revision)
-        package = gguf_models.GgufPackage(alias=spec, **entry)
+        package = gguf_models.package_of(spec, entry)
         if gguf_models.is_prepared(package):
             folder = gguf_models.prepared_folder(package)
             return ModelSource(spec, package.pypi, folder, gguf_models.revision(package), package)

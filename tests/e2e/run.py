@@ -1,4 +1,4 @@
-"""One task on the real default model with LAPE neurons, as the benchmark runs it."""
+"""One task on a real model (default gemma-3-270m) with LAPE neurons, as the benchmark runs it."""
 
 from pathlib import Path
 
@@ -8,11 +8,11 @@ from langneurons.tasks.protocol import task_kind
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def lape_run(task_file, langs=None, dtype="auto"):
-    """Return (task, context, cell evaluator) for ``tasks/<task_file>`` on gemma-3-270m."""
+def lape_run(task_file, langs=None, dtype="auto", model="gemma-3-270m"):
+    """Return (task, context, cell evaluator) for ``tasks/<task_file>`` on ``model``."""
     session = BenchmarkSession(
         RunOptions(
-            model="gemma-3-270m",
+            model=model,
             neurons="lape",
             tasks=(ROOT / "tasks" / task_file,),
             langs=langs,

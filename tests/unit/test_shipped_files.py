@@ -21,6 +21,9 @@ def test_shipped_neuron_set_validates_and_names_its_model(path):
 
 def test_alias_registry_entries_are_complete():
     for name, entry in aliases().items():
-        assert ("hub" in entry) != ("pypi" in entry), name
+        assert sum(key in entry for key in ("hub", "pypi", "parts")) == 1, name
         if "pypi" in entry:
             assert {"module", "gguf", "assemble", "license"} <= set(entry), name
+        if "parts" in entry:  # chunk packages: the joined file is pinned
+            assert {"version", "gguf", "sha256", "license"} <= set(entry), name
+            assert len(bytes.fromhex(entry["sha256"])) == 32, name
