@@ -3,6 +3,7 @@
 import pytest
 
 from langneurons.neurons import importers, neuron_set
+from langneurons.records import ModelIdentity
 from langneurons.run.cli import main
 
 SHAPES = {
@@ -19,14 +20,7 @@ SEVEN = ["en", "zh", "fr", "es", "vi", "id", "ja"]
 
 def model(name):
     layers, width = SHAPES[name]
-    return {
-        "name": name,
-        "source": None,
-        "revision": None,
-        "architecture": None,
-        "num_layers": layers,
-        "neurons_per_layer": width,
-    }
+    return ModelIdentity(name=name, num_layers=layers, neurons_per_layer=width)
 
 
 def test_llama_2_7b_chinese_layer_4_is_the_readme_example(reference):
