@@ -5,8 +5,8 @@ builds every index tensor *before* it registers anything, so bad input fails
 with no hook attached; it registers inside ``try`` and removes exactly the hooks
 it added in ``finally``, so exceptions inside the block leave the model clean and
 nested interventions compose. A hook never changes the shape, dtype or device of
-the activation it rewrites; index tensors are moved to the activation's device
-once, on first use.
+the activation it rewrites, and rewrites it in place (a copy only where autograd
+records it); index tensors are moved to the activation's device once, on first use.
 """
 
 from __future__ import annotations
@@ -168,8 +168,6 @@ class _Rewrite:
         self.on_device: dict[Any, tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = {}
 
     def __call__(self, module: nn.Module, inputs: Any, output: torch.Tensor) -> torch.Tensor:
-        import torch
-
         moved = self.on_device.get((output.device, output.dtype))
         if moved is None:
             moved = (
@@ -180,23 +178,27 @@ class _Rewrite:
             self.on_device[(output.device, output.dtype)] = moved
         zero, index, values = moved
         first = max(0, self.start - self.positions.offset)
-        if first == 0:
-            return self._rewrite(output, zero, index, values)
-        # [batch, positions, neurons]; some families flatten the first two axes
-        shaped = output.reshape(-1, self.positions.length, output.shape[-1])
-        if first >= shaped.shape[1]:
+        if first and first >= self.positions.length:
             return output
-        changed = self._rewrite(shaped[:, first:], zero, index, values)
-        return torch.cat([shaped[:, :first], changed], dim=1).reshape(output.shape)
+        # the activation feeds only the next product: rewriting it in place is safe
+        # unless autograd records it, and then one copy is rewritten instead
+        act = output.clone() if output.requires_grad else output
+        if first:
+            # [batch, positions, neurons]; some families flatten the first two axes
+            shaped = act.reshape(-1, self.positions.length, act.shape[-1])
+            self._rewrite(shaped[:, first:], zero, index, values)
+            return shaped.reshape(act.shape)
+        return self._rewrite(act, zero, index, values)
 
     @staticmethod
     def _rewrite(
         act: torch.Tensor, zero: torch.Tensor, index: torch.Tensor, values: torch.Tensor
     ) -> torch.Tensor:
+        """Zero ``zero`` and set ``index`` to ``values`` along the last axis of ``act``, in place."""
         if len(zero):
-            act = act.index_fill(-1, zero, 0)
+            act.index_fill_(-1, zero, 0)
         if len(index):
-            act = act.index_copy(-1, index, values.expand(*act.shape[:-1], len(values)))
+            act.index_copy_(-1, index, values.expand(*act.shape[:-1], len(values)))
         return act
 
 

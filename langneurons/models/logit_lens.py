@@ -6,6 +6,14 @@ position); ``decode`` applies the model's own final norm, unembedding and logit
 soft-capping to such a state. At the last layer this is exactly the model's
 output, which the tests check for every supported family.
 
+``readout`` reduces the same logits without holding them: it decodes the
+vocabulary a slice of the unembedding at a time and keeps per row only what the
+tasks read (log-sum-exp, the logits of chosen tokens, top-1 and entropy). A
+262k-token vocabulary would otherwise take a float32 copy of 1 MB per row, and
+the passes over it (softmax, gathers, entropy) cost more than the product;
+``final_states`` gives the states the model's own head reads, with the head run on
+no position, for perplexities scored the same way.
+
 Reference: Wendler et al. 2024, ``llamawrapper.py`` (``latents_all_layers`` and
 ``load_unemb_only``: the outputs of all decoder layers, then ``norm`` and
 ``lm_head``), in github.com/epfl-dlab/llm-latent-language.
@@ -14,8 +22,10 @@ Reference: Wendler et al. 2024, ``llamawrapper.py`` (``latents_all_layers`` and
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langneurons.errors import UnsupportedModelError
 from langneurons.models.architecture import Architecture, decoder_layers, output_head
 from langneurons.models.hooks import attached
 
@@ -49,9 +59,36 @@ def last_position_states(
         return hook
 
     with attached([(modules[i], recorder(i)) for i in layers]), torch.inference_mode():
-        # the model's own logits are not needed: keep the head to one position
-        model(**inputs, logits_to_keep=1)
+        model(**inputs, logits_to_keep=_no_position())
     return torch.stack([kept[i] for i in layers], dim=1)
+
+
+def final_states(
+    model: nn.Module, architecture: Architecture, inputs: Mapping[str, Any]
+) -> torch.Tensor:
+    """The final norm's output at every position, [batch, positions, hidden]: what the head reads.
+
+    The model runs as a whole (hooks and pre-hooks on it apply), with its own head
+    on no position; :func:`readout` with ``normed=True`` decodes the result.
+    """
+    import torch
+
+    norm, _ = output_head(model, architecture)
+    kept: list[torch.Tensor] = []
+
+    def hook(module: Any, args: Any, output: torch.Tensor) -> None:
+        kept.append(output)
+
+    with attached([(norm, hook)]), torch.inference_mode():
+        model(**inputs, logits_to_keep=_no_position())
+    return kept[-1]
+
+
+def _no_position() -> torch.Tensor:
+    """``logits_to_keep`` that keeps no position: the head's product has no rows."""
+    import torch
+
+    return torch.zeros(0, dtype=torch.long)
 
 
 def state_batches(
@@ -74,10 +111,155 @@ def decode(model: nn.Module, architecture: Architecture, states: torch.Tensor) -
 
     norm, unembed = output_head(model, architecture)
     with torch.inference_mode():
-        logits: torch.Tensor = unembed(norm(states)).float()
-    name = architecture.logit_softcap
-    config: Any = model.config
-    cap = getattr(config, name, None) if name else None
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
+        logits: torch.Tensor = _capped(unembed(norm(states)).float(), _softcap(model, architecture))
     return logits
+
+
+def _softcap(model: nn.Module, architecture: Architecture) -> float | None:
+    name = architecture.logit_softcap
+    cap = getattr(model.config, name, None) if name else None
+    return float(cap) if cap else None
+
+
+def _capped(logits: torch.Tensor, cap: float | None) -> torch.Tensor:
+    """``tanh(logits / cap) * cap`` in place, in float32 (Gemma 2 and 3's final soft-capping)."""
+    return logits.div_(cap).tanh_().mul_(cap) if cap else logits
+
+
+#: float32 logits per product of :func:`readout` (rows x vocabulary slice): small
+#: enough to stay in cache for the passes that reduce it, big enough for the product
+_BLOCK_BYTES = 16 * 2**20
+#: rows per product at most; more rows would narrow the vocabulary slices
+_ROWS = 1024
+#: logits more than this below a row's maximum count as this far below: exp(-80) is
+#: 1.8e-35 of the largest term, far below float32 resolution of a sum that is at
+#: least 1, and it keeps exp from subnormal results, which cost x86 CPUs about 100x
+#: (gemma-3-270m on CPU: exp of a slice of 288 x 14,336 logits took 30 ms without it, 0.4 ms with it)
+_FLOOR = -80.0
+
+
+@dataclass(frozen=True)
+class Readout:
+    """Per row, what :func:`readout` keeps of the logits.
+
+    Attributes:
+        logsumexp: log of the softmax's normaliser, [rows] float64.
+        chosen: the logits of the chosen ids, [rows, chosen] float32.
+        top: the most probable token (the first on ties), [rows]; None unless asked.
+        entropy: entropy of the softmax in nats, [rows] float64; None unless asked.
+    """
+
+    logsumexp: torch.Tensor
+    chosen: torch.Tensor
+    top: torch.Tensor | None = None
+    entropy: torch.Tensor | None = None
+
+
+def readout(
+    model: nn.Module,
+    architecture: Architecture,
+    states: torch.Tensor,
+    chosen: torch.Tensor,
+    normed: bool = False,
+    top_and_entropy: bool = False,
+) -> Readout:
+    """Reduce the logits of ``states`` [rows, hidden] (as :func:`decode` gives them) row by row.
+
+    The vocabulary is decoded in slices of the unembedding, each reduced while it
+    is in cache: per slice its maximum, the sum of ``exp(z - max)`` (and, for the
+    entropy, of ``exp(z - max) * (z - max)``) and the logits at ``chosen``; the
+    slices combine in float64 at the end. Logits are float32 and soft-capped as
+    :func:`decode` makes them, so log-probabilities agree with it to float32
+    rounding.
+
+    Args:
+        model: the model.
+        architecture: its adapter.
+        states: residual-stream states, or final-norm outputs when ``normed``.
+        chosen: token ids whose logits to keep, [rows, chosen] (any in-range ids).
+        normed: ``states`` are already the final norm's output (:func:`final_states`).
+        top_and_entropy: also find the top-1 token and the entropy.
+
+    Raises:
+        UnsupportedModelError: the unembedding is not a linear layer.
+    """
+    import torch
+
+    norm, unembed = output_head(model, architecture)
+    if not isinstance(unembed, torch.nn.Linear):
+        raise UnsupportedModelError(
+            f"{type(model).__name__}: the logit readout needs a linear unembedding, "
+            f"not {type(unembed).__name__}"
+        )
+    cap = _softcap(model, architecture)
+    with torch.inference_mode():
+        hidden = states if normed else norm(states)
+        return _reduce(hidden, chosen.to(hidden.device), unembed, cap, top_and_entropy)
+
+
+def _reduce(
+    hidden: torch.Tensor,
+    chosen: torch.Tensor,
+    unembed: torch.nn.Linear,
+    cap: float | None,
+    top_and_entropy: bool,
+) -> Readout:
+    """:func:`readout` of final-norm outputs: per vocabulary slice, per ``_ROWS`` rows.
+
+    Every pass writes into buffers allocated once: on CPU, a fresh tensor of
+    megabytes per pass costs more in page faults than the pass itself.
+    """
+    import torch
+
+    rows, vocabulary = hidden.shape[0], unembed.weight.shape[0]
+    step = min(rows, _ROWS) or 1
+    width = max(256, _BLOCK_BYTES // (4 * step) // 256 * 256)
+    firsts = range(0, vocabulary, width)
+    # per slice and row: maximum, sum of exp(z - max), sum of exp(z - max) * (z - max), argmax
+    peaks = torch.zeros(len(firsts), rows, dtype=torch.float64, device=hidden.device)
+    sums, weighted = torch.zeros_like(peaks), torch.zeros_like(peaks)
+    tops = torch.zeros(len(firsts), rows, dtype=torch.long, device=hidden.device)
+    picked = torch.zeros(chosen.shape, device=hidden.device)
+    size = step * min(width, vocabulary)
+    products = torch.empty(size, dtype=hidden.dtype, device=hidden.device)
+    logits = torch.empty(size, device=hidden.device)
+    exps = torch.empty(size if top_and_entropy else 0, device=hidden.device)
+    for k, first in enumerate(firsts):
+        last = min(first + width, vocabulary)
+        weight = unembed.weight[first:last].t()
+        inside = (chosen >= first) & (chosen < last)
+        at = (chosen - first).clamp(0, last - first - 1)
+        for start in range(0, rows, step):
+            r = slice(start, start + step)
+            x = hidden[r]
+            shape = (x.shape[0], last - first)
+            product = products[: shape[0] * shape[1]].view(shape)
+            if unembed.bias is None:
+                torch.mm(x, weight, out=product)
+            else:
+                torch.addmm(unembed.bias[first:last], x, weight, out=product)
+            z = _capped(logits[: product.numel()].view(shape).copy_(product), cap)
+            picked[r] = torch.where(inside[r], z.gather(1, at[r]), picked[r])
+            if top_and_entropy:
+                peak, where = z.max(-1)
+                tops[k, r] = where + first
+            else:
+                peak = z.amax(-1)
+            peaks[k, r] = peak
+            shifted = z.sub_(peak.unsqueeze(1)).clamp_min_(_FLOOR)
+            if top_and_entropy:
+                e = torch.exp(shifted, out=exps[: z.numel()].view(shape))
+                sums[k, r] = e.sum(-1)
+                weighted[k, r] = e.mul_(shifted).sum(-1)
+            else:
+                sums[k, r] = shifted.exp_().sum(-1)
+    best = peaks.amax(0)
+    scale = (peaks - best).exp()
+    total = (scale * sums).sum(0)
+    logsumexp = best + total.log()
+    if not top_and_entropy:
+        return Readout(logsumexp, picked)
+    # sum over the vocabulary of exp(z - best) * (z - best), from each slice's terms
+    moments = (scale * (weighted + (peaks - best) * sums)).sum(0)
+    top = tops.gather(0, peaks.argmax(0, keepdim=True)).squeeze(0)
+    return Readout(logsumexp, picked, top, total.log() - moments / total)

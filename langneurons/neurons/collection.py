@@ -168,6 +168,7 @@ class Accumulators:
         self.width = width
         self.histograms = histograms
         self.tokens = [0, 0]
+        self.scratch: dict[torch.device, torch.Tensor] = {}
         self.totals: dict[str, tuple[list[Any], list[Any]]] = {
             name: ([None] * layers, [None] * layers) for name in (*self.TOTALS, "bins")
         }
@@ -176,30 +177,56 @@ class Accumulators:
         """The forward hook that adds layer ``layer``'s activations to each half's totals."""
 
         def record(module: Any, inputs: Any, output: torch.Tensor) -> None:
-            # [batch, positions, neurons]; some families flatten the first two axes. One
-            # half of a batch is summed in float32 over a 2-D view (3x faster on CPU than
-            # float64 reductions over two axes; a batch holds too few tokens to lose
-            # precision); the running totals are float64.
+            # [batch, positions, neurons]; some families flatten the first two axes
             rows = output.reshape(-1, self.positions, self.width)[:, self.skip :, :]
-            for half in (0, 1):
-                mine = rows[(half - self.number) % 2 :: 2]  # rows r with (number + r) % 2 == half
-                if mine.shape[0]:
-                    self._add(layer, half, mine.reshape(-1, self.width).float())
+            self._add(layer, rows)
 
         return record
 
-    def _add(self, layer: int, half: int, act: torch.Tensor) -> None:
-        """Add the activations ``act`` [tokens, neurons] to layer ``layer`` of half ``half``."""
-        found = {
-            "over_zero": (act > 0).sum(0),
-            "sums": act.sum(0).double(),
-            "sums_sq": (act * act).sum(0).double(),
-        }
-        if self.histograms:
-            found["bins"] = _bin_counts(act)
-        for name, value in found.items():
-            running = self.totals[name][half]
-            running[layer] = value if running[layer] is None else running[layer] + value
+    def _add(self, layer: int, rows: torch.Tensor) -> None:
+        """Add the activations ``rows`` [windows, positions, neurons] to layer ``layer``'s halves.
+
+        Reduced over positions window by window, in float32, through one scratch
+        tensor: the positive flags, then the activations, then their squares in
+        place. Each half then sums its windows' float32 totals, and the running
+        totals are float64 (a batch holds too few tokens to lose precision in
+        float32). Fresh float32 copies per layer, boolean flags and sums over two
+        axes per half cost about twice as much on CPU (gemma-3-270m: 2.6 ms against
+        1.5 a layer per 1,020 tokens).
+        """
+        import torch
+
+        act = self._scratch(rows)
+        over_zero = torch.gt(rows, 0, out=act).sum(1).long()
+        sums = act.copy_(rows).sum(1)
+        sums_sq = act.square_().sum(1)
+        for half in (0, 1):
+            first = (half - self.number) % 2  # rows r with (number + r) % 2 == half
+            if first >= rows.shape[0]:
+                continue
+            totals = {
+                "over_zero": over_zero[first::2].sum(0),
+                "sums": sums[first::2].sum(0).double(),
+                "sums_sq": sums_sq[first::2].sum(0).double(),
+            }
+            if self.histograms:
+                totals["bins"] = _bin_counts(rows[first::2].reshape(-1, self.width).float())
+            for name, value in totals.items():
+                running = self.totals[name][half]
+                running[layer] = value if running[layer] is None else running[layer] + value
+
+    def _scratch(self, like: torch.Tensor) -> torch.Tensor:
+        """A float32 tensor shaped as ``like`` on its device, reused while shapes stay the same.
+
+        On CPU a fresh tensor of megabytes costs page faults on every write to it.
+        """
+        import torch
+
+        found = self.scratch.get(like.device)
+        if found is None or found.shape != like.shape:
+            found = torch.empty(like.shape, dtype=torch.float32, device=like.device)
+            self.scratch[like.device] = found
+        return found
 
     def stacked(self, name: str, half: int) -> torch.Tensor:
         """One half's totals of every layer, on the CPU, [layers, ...] (zeros for a layer never seen)."""

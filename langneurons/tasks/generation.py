@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from langneurons.tasks.perplexity import IGNORED, summed_nll
+
 if TYPE_CHECKING:
     import torch
 
@@ -89,21 +91,20 @@ def continuation_perplexity(handle: ModelHandle, generation: Generation) -> floa
     finds steered text (high for garbage, moderate for fluent text in a language
     the prompt did not ask for).
     """
-    import torch
-    import torch.nn.functional as F
-
     total, count = 0.0, 0
-    with torch.inference_mode():
-        for ids, mask, length in generation.batches:
-            ids, mask = ids.to(handle.model.device), mask.to(handle.model.device)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = handle.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
-            scored = logits[:, length - 1 : -1].float()
-            targets = ids[:, length:].masked_fill(mask[:, length:] == 0, -100)
-            total += F.cross_entropy(
-                scored.reshape(-1, scored.size(-1)), targets.reshape(-1), reduction="sum"
-            ).item()
-            count += int((targets != -100).sum())
+    for ids, mask, length in generation.batches:
+        ids, mask = ids.to(handle.model.device), mask.to(handle.model.device)
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        targets = ids.new_full(ids.shape, IGNORED)
+        targets[:, length - 1 : -1] = ids[:, length:].masked_fill(mask[:, length:] == 0, IGNORED)
+        inputs = {
+            "input_ids": ids,
+            "attention_mask": mask,
+            "position_ids": positions,
+            "use_cache": False,
+        }
+        total += float(summed_nll(handle, inputs, targets).sum())
+        count += int((targets != IGNORED).sum())
     return math.exp(total / count) if count else math.nan
 
 

@@ -1,10 +1,12 @@
-"""The logit lens: at the last layer it is the model's own output, for every family."""
+"""The logit lens: at the last layer it is the model's own output, for every family; the
+streamed readout equals a float64 reference over the decoded logits."""
 
 import pytest
 import torch
 
+from langneurons.models import logit_lens
 from langneurons.models.architecture import architecture_for
-from langneurons.models.logit_lens import decode, last_position_states
+from langneurons.models.logit_lens import decode, final_states, last_position_states, readout
 from tests.synthetic import FAMILIES, tiny_model
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3], [1, 9, 8, 7, 6, 5, 4, 2]])
@@ -54,3 +56,44 @@ def test_only_the_requested_layers_are_kept_and_hooks_are_removed(model):
     assert states.shape[1] == 1
     for module in model.modules():
         assert not module._forward_hooks
+
+
+@pytest.fixture(params=["one slice", "many slices"])
+def blocks(request, monkeypatch):
+    """The default products, or 256-token vocabulary slices of 3 rows (320 tokens: 2 slices)."""
+    if request.param == "many slices":
+        monkeypatch.setattr(logit_lens, "_BLOCK_BYTES", 1)
+        monkeypatch.setattr(logit_lens, "_ROWS", 3)
+
+
+def test_the_readout_equals_a_float64_reference_over_the_decoded_logits(model, blocks):
+    architecture = architecture_for(model)
+    layers = list(range(model.config.num_hidden_layers))
+    states = last_position_states(model, architecture, {"input_ids": IDS}, layers).flatten(0, 1)
+    chosen = torch.randint(0, model.config.vocab_size, (states.shape[0], 3))
+    found = readout(model, architecture, states, chosen, top_and_entropy=True)
+    logits = decode(model, architecture, states).double()
+    log_probs = logits.log_softmax(-1)
+    assert torch.equal(found.top, logits.argmax(-1))
+    torch.testing.assert_close(found.logsumexp, logits.logsumexp(-1), rtol=0, atol=1e-6)
+    torch.testing.assert_close(
+        (found.chosen.double() - found.logsumexp.unsqueeze(1)).exp(),
+        log_probs.gather(1, chosen).exp(),
+        rtol=0,
+        atol=1e-6,
+    )
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    torch.testing.assert_close(found.entropy, entropy, rtol=0, atol=1e-5)
+    if architecture.logit_softcap is not None:
+        assert found.chosen.abs().max() <= 0.5
+
+
+def test_final_states_are_what_the_model_s_head_reads(model, blocks):
+    architecture = architecture_for(model)
+    states = final_states(model, architecture, {"input_ids": IDS}).flatten(0, 1)
+    with torch.no_grad():
+        logits = model(input_ids=IDS).logits.flatten(0, 1).double()
+    ids = IDS.flatten().unsqueeze(1)
+    found = readout(model, architecture, states, ids, normed=True)
+    torch.testing.assert_close(found.logsumexp, logits.logsumexp(-1), rtol=0, atol=1e-5)
+    torch.testing.assert_close(found.chosen.double(), logits.gather(1, ids), rtol=0, atol=1e-5)
