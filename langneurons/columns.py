@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -33,6 +33,14 @@ def matrix(
         cells = [_fmt(value(r, c)) for c in columns]
         body.append([r, *cells, *(fn(r) for _, fn in extra)])
     return table(header, body)
+
+
+def estimate(metrics: Mapping[str, float], name: str, digits: int = 2) -> str:
+    """``name`` with its 95 % interval where ``metrics`` hold one: ``4.21 [3.62, 4.95]``."""
+    point = f"{metrics[name]:.{digits}f}"
+    if f"{name}_lo" not in metrics or f"{name}_hi" not in metrics:
+        return point
+    return f"{point} [{metrics[f'{name}_lo']:.{digits}f}, {metrics[f'{name}_hi']:.{digits}f}]"
 
 
 def _fmt(number: float | None) -> str:

@@ -3,7 +3,9 @@
 If a method's neurons matter for a language, a random set of the same size and
 layer distribution should not. Sampling uses a ``torch.Generator`` seeded from
 ``seed`` and the language code (CRC-32), so each language's draw is reproducible
-and independent of which other languages are present.
+and independent of which other languages are present. A task draws its control
+several times (``draw`` 0, 1, ...), each an independent stream of the same seed,
+so a cell's control is a mean over draws, not one lucky or unlucky set.
 """
 
 from __future__ import annotations
@@ -40,13 +42,17 @@ def draw(counts: Mapping[str, Sequence[int]], width: int, seed: int, stream: str
     return selection
 
 
-def matched_random(reference: NeuronSet, seed: int) -> NeuronSet:
-    """Return the control of ``reference``: its per-layer counts, random neurons."""
+def matched_random(reference: NeuronSet, seed: int, draw_index: int = 0) -> NeuronSet:
+    """Return control draw ``draw_index`` of ``reference``: its per-layer counts, random neurons.
+
+    Draw 0 is the stream every earlier version drew, so its neurons never changed.
+    """
     from langneurons.neurons.neuron_set import from_lists
     from langneurons.records import MethodRecord
 
     counts = {lang: reference.counts_per_layer(lang) for lang in reference.languages}
-    selection = draw(counts, reference.neurons_per_layer, seed)
+    stream = f"control-{draw_index}" if draw_index else ""
+    selection = draw(counts, reference.neurons_per_layer, seed, stream)
     return from_lists(
         {
             lang: [list(selection[lang].get(i, ())) for i in range(reference.num_layers)]
@@ -58,6 +64,7 @@ def matched_random(reference: NeuronSet, seed: int) -> NeuronSet:
             name="random",
             params={
                 "seed": seed,
+                "draw": draw_index,
                 "matched_to": reference.method.model_dump(),
                 "of": reference.sha256(),
             },

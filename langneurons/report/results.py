@@ -59,7 +59,10 @@ class CellRecord(_Strict):
 
     id: str = Field(description="cell id within the task, e.g. ablate[zh]-eval[ja]")
     params: dict[str, str] = Field(description="what defines the cell")
-    metrics: dict[str, float | None] = Field(description="what it measured; null: not finite")
+    metrics: dict[str, float | None] = Field(
+        description="what it measured; null: not finite; name_lo and name_hi: the 95 % "
+        "interval of name"
+    )
     passed: bool = Field(description="every check of the cell held")
     failures: list[str] = Field(description="the checks that did not hold")
     curves: dict[str, list[float | None]] = Field(
@@ -77,6 +80,12 @@ class CellRecord(_Strict):
             raise ValueError(f"cell {self.id} passed with non-finite {', '.join(missing)}")
         if self.passed == bool(self.failures):
             raise ValueError(f"cell {self.id}: passed must be true exactly when failures is empty")
+        for name, low in self.metrics.items():
+            high = self.metrics.get(f"{name.removesuffix('_lo')}_hi")
+            if name.endswith("_lo") and low is not None and high is not None and low > high:
+                raise ValueError(
+                    f"cell {self.id}: interval of {name[:-3]} has low {low} > high {high}"
+                )
         return self
 
 

@@ -123,9 +123,10 @@ class View:
     """What the leaderboard page draws of one task of an entry.
 
     Attributes:
-        chart: ``heatmap`` (rows ``[row, column, value]``), ``bars`` (rows
-            ``[label, value, mark, mark]``, fractions) or ``curves`` (rows
-            ``[name, values, group, dashed]``: a series per row, coloured by group).
+        chart: ``heatmap`` (rows ``[row, column, value, low, high]``), ``bars`` (rows
+            ``[label, value, mark, mark, low, high]``, fractions) or ``curves`` (rows
+            ``[name, values, group, dashed]``: a series per row, coloured by group);
+            ``low`` and ``high`` are the value's 95 % interval, null where it has none.
         title: the plot's heading.
         rows: the data, JSON-able; non-finite numbers are dropped by the page builder.
         scale: how a heatmap shades and prints values: ``log`` (ratios) or ``linear``.

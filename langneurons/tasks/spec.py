@@ -36,11 +36,16 @@ class DataSpec(BaseModel):
 
 
 class ControlSpec(BaseModel):
-    """The random control: per language, random neurons in the same per-layer counts."""
+    """The random control: per language, random neurons in the same per-layer counts.
+
+    It is drawn ``draws`` times; a cell reports the mean over draws and their
+    spread, and checks read the mean (or its interval), never one draw.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     seed: int = Field(default=0, description="seed of the random sets")
+    draws: int = Field(default=5, ge=1, description="independent random sets, averaged")
 
 
 class TaskFields(BaseModel):

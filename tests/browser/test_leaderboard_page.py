@@ -89,6 +89,10 @@ def test_the_repositorys_leaderboard_shows_every_filed_entry():
         assert tab.locator("#rows tr").count() == len(filed)
         tab.locator("#rows tr").first.click()
         assert tab.locator('[data-task="ablation_perplexity"] rect').count() == 81
+        # filed entries carry intervals: the heatmap's cells name theirs, the bars draw them
+        cell = tab.locator('[data-task="ablation_perplexity"] rect title').first
+        assert cell.text_content().endswith("(95 %)")
+        assert tab.locator('[data-task="steering"] line.interval').count() == 16
         assert tab.locator('.plot[data-task=""] polyline').count() > 0
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / "leaderboard-entries.png"), full_page=True)

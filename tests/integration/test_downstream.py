@@ -44,11 +44,21 @@ def test_each_condition_runs_lm_evals_forwards_under_its_own_intervention(
         hook.remove()
 
     fr = set(neuron_set.languages["fr"][1])
-    control = set(matched_random(neuron_set, task.fields.control.seed).languages["fr"][1])
-    # baseline, then ablated, then control: three lm-eval runs, the same forwards each
-    assert len(seen) % 3 == 0 and seen
-    third = len(seen) // 3
-    assert not any(seen[:third])
-    assert all(frozen == fr for frozen in seen[third : 2 * third])
-    assert all(frozen == control for frozen in seen[2 * third :])
-    assert result.metrics["drop"] == result.metrics["baseline"] - result.metrics["ablated"]
+    draws = task.fields.control.draws
+    controls = [
+        set(matched_random(neuron_set, task.fields.control.seed, i).languages["fr"][1])
+        for i in range(draws)
+    ]
+    assert len({frozenset(c) for c in controls}) == draws  # independent draws
+    # baseline, then ablated, then each control draw: lm-eval runs of the same forwards each
+    runs = 2 + draws
+    assert len(seen) % runs == 0 and seen
+    size = len(seen) // runs
+    assert not any(seen[:size])
+    assert all(frozen == fr for frozen in seen[size : 2 * size])
+    for i, control in enumerate(controls):
+        assert all(frozen == control for frozen in seen[(2 + i) * size : (3 + i) * size])
+    assert result.metrics["drop"] == pytest.approx(
+        result.metrics["baseline"] - result.metrics["ablated"]
+    )
+    assert result.metrics["drop_lo"] <= result.metrics["drop_hi"]

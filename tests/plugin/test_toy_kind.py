@@ -11,15 +11,12 @@ TOY_KIND = '''
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from langneurons.tasks.checks import Rule, failures
+from langneurons.tasks.checks import Checks, Rule, failures
 from langneurons.tasks.protocol import KINDS, Cell, CellResult, Headline, Summary, View
 from langneurons.tasks.spec import TaskFields
 
 
-class ToyChecks(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class ToyChecks(Checks):
     min_neurons: float
 
 

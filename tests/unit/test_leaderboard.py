@@ -76,7 +76,7 @@ def test_task_problems_are_each_one_line(tmp_path, board):
     lines = str(error.value).splitlines()
     assert len(lines) == 3
     assert "task 'ablation_perplexity': 2 of 81 cells missing" in lines[0]
-    assert "task 'latent_language': version 9; latent_language.yaml is version 1" in lines[1]
+    assert "task 'latent_language': version 9; latent_language.yaml is version 2" in lines[1]
     assert "task 'steering': spec does not match its spec_sha256" in lines[2]
 
 

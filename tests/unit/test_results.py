@@ -160,3 +160,12 @@ def test_upgrade_returns_a_results_2_file_as_it_is():
     assert results.to_dict(results.upgrade(current)) == current
     again = results.to_dict(results.upgrade(results.to_dict(results.upgrade(results_1()))))
     assert again == results.to_dict(results.upgrade(results_1()))
+
+
+def test_an_interval_whose_low_end_is_above_its_high_end_is_refused():
+    data = json.loads(json.dumps(MINIMAL))
+    data["tasks"][0]["cells"][0]["metrics"] |= {"ppl_lo": 2.5, "ppl_hi": 1.5}
+    with pytest.raises(FormatError, match="interval of ppl has low 2.5 > high 1.5"):
+        results.new(data)
+    data["tasks"][0]["cells"][0]["metrics"] |= {"ppl_lo": 1.5, "ppl_hi": 2.5}
+    assert results.new(data).tasks[0].cells[0].metrics["ppl_hi"] == 2.5

@@ -163,10 +163,10 @@ def test_jsonl_lines_are_read_strictly(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("tokens_per_language: 256", "tokens_per_language: true", "tokens_per_language: .*True"),
-        ("window: 256", "window: 256.0", r"window: Input should be a valid integer \(got 256.0\)"),
+        ("tokens_per_language: 512", "tokens_per_language: true", "tokens_per_language: .*True"),
+        ("window: 64", "window: 64.0", r"window: Input should be a valid integer \(got 64.0\)"),
         ("min_own_ratio: 1.5", "min_own_ratio: true", r"checks.min_own_ratio: .*\(got True\)"),
-        ("version: 1", "version: 1.5", "version: Input should be a valid integer"),
+        ("version: 2", "version: 1.5", "version: Input should be a valid integer"),
         ("  seed: 0", "  seed: false", "control.seed: .*got False"),
     ],
 )

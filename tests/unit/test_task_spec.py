@@ -32,7 +32,7 @@ def test_unknown_check_key_names_the_allowed_keys(tmp_path):
     path = variant(tmp_path, "min_own_ratio:", "min_own_ratoi:")
     with pytest.raises(
         ConfigError,
-        match=r"task.yaml: checks: unknown key 'min_own_ratoi' \(allowed: min_own_ratio, max_other_ratio, max_control_ratio\)",
+        match=r"task.yaml: checks: unknown key 'min_own_ratoi' \(allowed: use_bound, min_own_ratio, max_other_ratio, max_control_ratio\)",
     ):
         load_task(path)
 
@@ -68,7 +68,7 @@ def test_unknown_data_source(tmp_path):
 
 
 def test_wrong_type_names_the_key(tmp_path):
-    path = variant(tmp_path, "tokens_per_language: 256", "tokens_per_language: many")
+    path = variant(tmp_path, "tokens_per_language: 512", "tokens_per_language: many")
     with pytest.raises(ConfigError, match="tokens_per_language: Input should be a valid integer"):
         load_task(path)
 

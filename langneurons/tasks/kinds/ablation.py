@@ -2,15 +2,19 @@
 
 Cells are pairs ``ablate[X]-eval[Y]``. Each cell measures, on language Y's
 held-out text, the perplexity of the unmodified model, with X's neurons zeroed,
-and with a random control set of the same per-layer counts as X's zeroed. The
-PPL ratio (ablated / unmodified) is the effect; a language-specific set raises
-its own language's ratio far more than the others'.
+and with random control sets of the same per-layer counts as X's zeroed
+(``control.draws`` of them: the cell reports their mean ratio and its spread).
+The PPL ratio (ablated / unmodified) is the effect; a language-specific set
+raises its own language's ratio far more than the others'. Every ratio carries
+a 95 % bootstrap interval over Y's windows, paired across conditions, and the
+control's also over its draws (:mod:`langneurons.tasks.uncertainty`).
 
-Checks (from the task's ``checks``):
+Checks (from the task's ``checks``; each on the point estimate, or on its
+interval's bound where listed in ``use_bound``):
 
 - diagonal cells (X = Y): own ratio >= ``min_own_ratio`` and the mean ratio over
   the other languages when X is ablated <= ``max_other_ratio``;
-- every cell: control ratio <= ``max_control_ratio``.
+- every cell: the control's mean ratio <= ``max_control_ratio``.
 
 The reference is ``ppl.py`` of RUCAIBox/Language-Specific-Neurons (zeroing with
 ``index_fill_`` at the activation output, mean token NLL per language).
@@ -29,12 +33,13 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import numpy as np
+from pydantic import Field
 
-from langneurons.columns import matrix
+from langneurons.columns import estimate, matrix
 from langneurons.models.interventions import ablate
 from langneurons.neurons.controls import matched_random
-from langneurons.tasks.checks import Rule, diagonal, failures
+from langneurons.tasks.checks import Checks, Rule, diagonal, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.perplexity import NLL, nll
 from langneurons.tasks.protocol import (
@@ -48,14 +53,22 @@ from langneurons.tasks.protocol import (
     task_kind,
 )
 from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec, budget_where
+from langneurons.tasks.uncertainty import (
+    RESAMPLES,
+    draw_indices,
+    point_and_bounds,
+    spread,
+    unit_indices,
+    with_interval,
+)
 from langneurons.text.corpus import paragraphs
 from langneurons.text.windows import Window, windows
 
 
-class AblationChecks(BaseModel):
+class AblationChecks(Checks):
     """Thresholds that make a cell pass."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    BOUNDED = frozenset({"min_own_ratio", "max_other_ratio", "max_control_ratio"})
 
     min_own_ratio: float = Field(gt=0, description="own-language PPL ratio must reach this")
     max_other_ratio: float = Field(
@@ -78,7 +91,8 @@ class AblationSpec(TaskFields):
         return self.tokens_per_language
 
 
-Condition = tuple[Literal["none", "ablate", "control"], str]
+#: (what is zeroed, whose set, which control draw)
+Condition = tuple[Literal["none", "ablate", "control"], str, int]
 
 
 class Ablation:
@@ -127,7 +141,6 @@ class Ablation:
             return None if result is None else result.metrics[name]
 
         diagonal = {x: results[_cell_id(x, x)] for x in langs if _cell_id(x, x) in results}
-        others = {x: d.metrics["mean_other_ratio"] for x, d in diagonal.items()}
         controls = [r.metrics["control_ratio"] for r in results.values()]
         scores: dict[str, float] = {}
         if diagonal:
@@ -145,8 +158,9 @@ class Ablation:
             langs,
             lambda x, y: metric(x, y, "ratio"),
             extra=[
-                ("others", lambda x: f"{others[x]:.2f}" if x in others else "-"),
-                ("control", lambda x: _fmt_max([metric(x, y, "control_ratio") for y in langs])),
+                ("own [95 %]", lambda x: _estimate(diagonal.get(x), "ratio")),
+                ("others [95 %]", lambda x: _estimate(diagonal.get(x), "mean_other_ratio")),
+                ("control max", lambda x: _fmt_max([metric(x, y, "control_ratio") for y in langs])),
                 ("neurons", lambda x: _fmt_int(metric(x, x, "neurons"))),
                 (
                     "pass",
@@ -154,17 +168,37 @@ class Ablation:
                 ),
             ],
         )
+        bounded = set(checks.use_bound)
         legend = (
             f"PPL ratio (ablated / unmodified) on {task.fields.data.source} "
-            f"{task.fields.data.split}; pass: own >= {checks.min_own_ratio}, "
-            f"others <= {checks.max_other_ratio}, control <= {checks.max_control_ratio}"
+            f"{task.fields.data.split}; [95 % bootstrap interval over windows]; control: mean "
+            f"of {task.fields.control.draws} random draws; pass: "
+            f"own{_bound_label('min_own_ratio', bounded)} >= {checks.min_own_ratio}, "
+            f"others{_bound_label('max_other_ratio', bounded)} <= {checks.max_other_ratio}, "
+            f"control{_bound_label('max_control_ratio', bounded)} <= {checks.max_control_ratio}"
         )
-        return Summary(scores, f"{legend}\n{text}")
+        control_lines = [
+            f"  ablate[{x}]: mean {_estimate(diagonal[x], 'control_ratio')}, "
+            f"sd over draws {diagonal[x].metrics['control_ratio_sd']:.3f}"
+            for x in langs
+            if x in diagonal and "control_ratio_sd" in diagonal[x].metrics
+        ]
+        if control_lines:
+            legend_tail = "control ratio on the ablated language itself:\n" + "\n".join(
+                control_lines
+            )
+        else:
+            legend_tail = ""
+        return Summary(scores, "\n".join(part for part in (legend, text, legend_tail) if part))
 
     def detail(self, task: TaskSpec[AblationSpec], results: Mapping[str, CellResult]) -> list[View]:
         """The PPL-ratio heatmap."""
         rows = [
-            [c.params["ablate"], c.params["eval"], results[c.id].metrics["ratio"]]
+            [
+                c.params["ablate"],
+                c.params["eval"],
+                *point_and_bounds(results[c.id].metrics, "ratio"),
+            ]
             for c in self.cells(task)
             if c.id in results
         ]
@@ -196,6 +230,16 @@ def _mean_log_other(
     return sum(logs) / len(logs) if logs else 0.0
 
 
+def _estimate(result: CellResult | None, name: str) -> str:
+    return "-" if result is None else estimate(result.metrics, name)
+
+
+def _bound_label(field: str, bounded: set[str]) -> str:
+    if field not in bounded:
+        return ""
+    return " (lower bound)" if field.startswith("min_") else " (upper bound)"
+
+
 def _fmt_max(values: list[float | None]) -> str:
     present = [v for v in values if v is not None]
     return f"{max(present):.2f}" if present else "-"
@@ -210,32 +254,68 @@ class _Evaluator:
         self.task = task
         self.fields: AblationSpec = task.fields
         self.context = context
-        self.control = matched_random(context.neuron_set, self.fields.control.seed)
-        self._windows: dict[str, list[Window]] = {}
+        control = self.fields.control
+        self.controls = [
+            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+        ]
         self._nll: dict[tuple[str, Condition, str], NLL] = {}
 
     def evaluate(self, cell: Cell) -> CellResult:
         x, y = cell.params["ablate"], cell.params["eval"]
-        base = self.nll(("none", ""), y)
-        ablated = self.nll(("ablate", x), y)
-        control = self.nll(("control", x), y)
-        metrics = {
+        base = self.nll(("none", "", 0), y)
+        ablated = self.nll(("ablate", x, 0), y)
+        controls = [self.nll(("control", x, i), y) for i in range(len(self.controls))]
+        picks = draw_indices(len(controls), self.fields.control.seed, f"{self.task.name}/{x}")
+        ratio = self.ratios(x, y)
+        per_draw = np.stack([self.ratios(x, y, ("control", x, i)) for i in range(len(controls))])
+        control_points = [c.perplexity / base.perplexity for c in controls]
+        metrics: dict[str, float] = {
             "ppl": base.perplexity,
             "ppl_ablated": ablated.perplexity,
-            "ppl_control": control.perplexity,
-            "ratio": ablated.perplexity / base.perplexity,
-            "control_ratio": control.perplexity / base.perplexity,
+            "ppl_control": float(np.mean([c.perplexity for c in controls])),
             "neurons": float(self.context.neuron_set.count(x)),
             "tokens": float(base.tokens),
+            "windows": float(len(base.window_tokens)),
+            "control_draws": float(len(controls)),
+            "control_ratio_sd": spread(control_points),
         }
+        with_interval(metrics, "ratio", ablated.perplexity / base.perplexity, ratio)
+        with_interval(
+            metrics,
+            "control_ratio",
+            float(np.mean(control_points)),
+            np.take_along_axis(per_draw, picks.T, axis=0).mean(axis=0),
+        )
         if x == y:
-            others = [y2 for y2 in self.task.languages if y2 != x]
-            ratios = [
-                self.nll(("ablate", x), o).perplexity / self.nll(("none", ""), o).perplexity
+            others = [o for o in self.task.languages if o != x]
+            points = [
+                self.nll(("ablate", x, 0), o).perplexity / self.nll(("none", "", 0), o).perplexity
                 for o in others
             ]
-            metrics["mean_other_ratio"] = sum(ratios) / len(ratios) if ratios else 1.0
+            replicates = (
+                np.mean([self.ratios(x, o) for o in others], axis=0)
+                if others
+                else np.ones(RESAMPLES)
+            )
+            point = sum(points) / len(points) if points else 1.0
+            with_interval(metrics, "mean_other_ratio", point, replicates)
         return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
+
+    def ratios(self, x: str, y: str, condition: Condition | None = None) -> np.ndarray:
+        """Bootstrap replicates of the PPL ratio of ``condition`` (X ablated) on Y's windows."""
+        base = self.nll(("none", "", 0), y)
+        changed = self.nll(condition or ("ablate", x, 0), y)
+        picks = unit_indices(
+            len(base.window_tokens), self.fields.control.seed, f"{self.task.name}/{y}"
+        )
+        tokens = np.asarray(base.window_tokens)[picks].sum(axis=1)
+
+        def mean_nll(n: NLL) -> np.ndarray:
+            summed: np.ndarray = np.asarray(n.window_nll)[picks].sum(axis=1) / tokens
+            return summed
+
+        ratio: np.ndarray = np.exp(mean_nll(changed) - mean_nll(base))
+        return ratio
 
     def nll(self, condition: Condition, lang: str) -> NLL:
         # the unmodified model's perplexity is the same for every neuron set of the run
@@ -243,17 +323,18 @@ class _Evaluator:
         key = (self.task.name, condition, lang)
         if key not in memo:
             memo[key] = self._compute(condition, lang)
-        return memo[key]
+        found: NLL = memo[key]
+        return found
 
     def _compute(self, condition: Condition, lang: str) -> NLL:
-        what, x = condition
+        what, x, draw = condition
         neurons: Mapping[int, tuple[int, ...]] = {}
         if what == "ablate":
             neurons = self.context.neuron_set.languages[x]
         elif what == "control":
-            neurons = self.control.languages[x]
+            neurons = self.controls[draw].languages[x]
         if what != "none" and not neurons:
-            return self.nll(("none", ""), lang)
+            return self.nll(("none", "", 0), lang)
         handle = self.context.handle
         items = self.windows(lang)
         # the BOS position is an attention sink, not text: statistics never count it
@@ -265,9 +346,11 @@ class _Evaluator:
             return nll(handle, items, self.context.batch_size)
 
     def windows(self, lang: str) -> list[Window]:
-        if lang not in self._windows:
+        # the same for every neuron set of the run: tokenised once
+        key = (self.task.name, "windows", lang)
+        if key not in self.context.shared:
             texts = paragraphs(self.task.corpus, lang, self.fields.data.split)
-            self._windows[lang] = list(
+            self.context.shared[key] = list(
                 windows(
                     self.context.handle.tokenizer,
                     texts,
@@ -276,7 +359,8 @@ class _Evaluator:
                     budget_where(self.task, lang),
                 )
             )
-        return self._windows[lang]
+        found: list[Window] = self.context.shared[key]
+        return found
 
 
 KINDS.add("ablation", Ablation())

@@ -6,11 +6,15 @@ Each language of the task names one lm-eval task (``lm_eval_tasks`` with
 ``ablate[X]-eval[Y]``: the task of language Y scored by lm-eval through
 :class:`~langneurons.tasks.lm_eval_model.InterventionLM` with X's neurons zeroed, with
 nothing zeroed (the baseline, shared by every neuron set) and with the matched
-random control of X. The result is an accuracy-drop matrix like the perplexity one.
+random controls of X (``control.draws`` of them, averaged). The result is an
+accuracy-drop matrix like the perplexity one. Drops carry 95 % bootstrap
+intervals over the task's documents, paired across conditions (the control's
+also over its draws; :mod:`langneurons.tasks.uncertainty`).
 
 Checks: on the diagonal, own drop >= ``min_own_drop`` and the mean drop on the
-other languages <= ``max_other_drop``; in every cell, the control's drop <=
-``max_control_drop``.
+other languages <= ``max_other_drop``; in every cell, the controls' mean drop <=
+``max_control_drop``; each on the point estimate, or on its interval's bound
+where listed in ``use_bound``.
 
 lm-eval runs code that its task configs name (``!function``, Jinja templates),
 so a task whose ``include_path`` names a folder of configs needs the person
@@ -23,17 +27,19 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import numpy as np
+from pydantic import Field, model_validator
 
 from langneurons.canonical import sha256_of
-from langneurons.columns import matrix
+from langneurons.columns import estimate, matrix
 from langneurons.errors import ConfigError
 from langneurons.neurons.controls import matched_random
 from langneurons.paths import cache_dir
-from langneurons.tasks.checks import Rule, diagonal, failures
+from langneurons.tasks.checks import Checks, Rule, diagonal, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.protocol import (
     KINDS,
@@ -46,14 +52,23 @@ from langneurons.tasks.protocol import (
     task_kind,
 )
 from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
+from langneurons.tasks.uncertainty import (
+    RESAMPLES,
+    draw_indices,
+    over_draws,
+    point_and_bounds,
+    spread,
+    unit_indices,
+    with_interval,
+)
 
 DEFAULT_TASKS = "langneurons_concepts_{lang}"
 
 
-class DownstreamChecks(BaseModel):
+class DownstreamChecks(Checks):
     """Thresholds that make a cell pass (accuracy drops, baseline minus ablated)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    BOUNDED = frozenset({"min_own_drop", "max_other_drop", "max_control_drop"})
 
     min_own_drop: float = Field(description="diagonal: own-language drop at least")
     max_other_drop: float = Field(description="diagonal: mean drop on the others at most")
@@ -166,12 +181,21 @@ class Downstream:
             found = results.get(_cell_id(x, x))
             return f"{found.metrics['baseline']:.2f}" if found else "-"
 
+        def interval(x: str, name: str) -> str:
+            found = results.get(_cell_id(x, x))
+            return estimate(found.metrics, name) if found and name in found.metrics else "-"
+
         text = matrix(
             "ablate\\eval",
             langs,
             langs,
             drop,
-            [("baseline", baseline), ("pass", lambda x: _verdict(results, x, langs))],
+            [
+                ("own [95 %]", lambda x: interval(x, "drop")),
+                ("others [95 %]", lambda x: interval(x, "mean_other_drop")),
+                ("baseline", baseline),
+                ("pass", lambda x: _verdict(results, x, langs)),
+            ],
         )
         diagonal = [(results[_cell_id(x, x)], x) for x in langs if _cell_id(x, x) in results]
         scores: dict[str, float] = {}
@@ -183,7 +207,8 @@ class Downstream:
             scores["languages"] = float(len(diagonal))
         legend = (
             f"{fields.metric} drop (baseline - ablated) on lm-eval tasks {fields.lm_eval_tasks}; "
-            f"pass: own >= {fields.checks.min_own_drop}, others <= {fields.checks.max_other_drop}, "
+            f"[95 % bootstrap interval over documents]; control: mean of "
+            f"{fields.control.draws} random draws; pass: own >= {fields.checks.min_own_drop}, others <= {fields.checks.max_other_drop}, "
             f"control <= {fields.checks.max_control_drop}"
         )
         return Summary(scores, f"{legend}\n{text}")
@@ -193,7 +218,7 @@ class Downstream:
     ) -> list[View]:
         """The accuracy-drop heatmap."""
         rows = [
-            [c.params["ablate"], c.params["eval"], results[c.id].metrics["drop"]]
+            [c.params["ablate"], c.params["eval"], *point_and_bounds(results[c.id].metrics, "drop")]
             for c in self.cells(task)
             if c.id in results
         ]
@@ -221,6 +246,17 @@ def _verdict(results: Mapping[str, CellResult], x: str, langs: list[str]) -> str
     return "yes" if all(r is not None and r.passed for r in row) else "no"
 
 
+@dataclass(frozen=True)
+class _Scores:
+    """One lm-eval task's score under one condition, with each document's."""
+
+    task: str
+    value: float
+    samples: int
+    stderr: float | None
+    per_document: np.ndarray  # the metric per document, by lm-eval's doc_id
+
+
 class _Evaluator:
     def __init__(self, task: TaskSpec[DownstreamSpec], context: RunContext) -> None:
         # a run checked this before any model loaded; here for callers that skip the session
@@ -228,7 +264,10 @@ class _Evaluator:
         self.task = task
         self.fields: DownstreamSpec = task.fields
         self.context = context
-        self.control = matched_random(context.neuron_set, self.fields.control.seed)
+        control = self.fields.control
+        self.controls = [
+            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+        ]
         self.set_sha256 = context.neuron_set.sha256()
         self._lm: Any = None
         self._manager: Any = None
@@ -240,39 +279,75 @@ class _Evaluator:
         x, y = cell.params["ablate"], cell.params["eval"]
         plain = self.scores(("baseline",), {})
         ablated = self.scores((self.set_sha256, "ablate", x), self.context.neuron_set.languages[x])
-        control = self.scores((self.set_sha256, "control", x), self.control.languages[x])
+        controls = [
+            self.scores((self.set_sha256, "control", x, str(i)), c.languages[x])
+            for i, c in enumerate(self.controls)
+        ]
         name = cell.params["lm_eval_task"]
-        metrics = {
-            "baseline": plain[name]["value"],
-            "ablated": ablated[name]["value"],
-            "control": control[name]["value"],
-            "drop": plain[name]["value"] - ablated[name]["value"],
-            "control_drop": plain[name]["value"] - control[name]["value"],
-            "samples": plain[name]["samples"],
+        seed = self.fields.control.seed
+        metrics: dict[str, float] = {
+            "baseline": plain[name].value,
+            "ablated": ablated[name].value,
+            "control": float(np.mean([c[name].value for c in controls])),
+            "samples": float(plain[name].samples),
             "neurons": float(self.context.neuron_set.count(x)),
+            "control_draws": float(len(controls)),
         }
         # lm-eval reports no standard error for some metrics ("N/A"): leave it out, not NaN
         for label, scores in (("baseline", plain[name]), ("ablated", ablated[name])):
-            if "stderr" in scores:
-                metrics[f"{label}_stderr"] = scores["stderr"]
+            if scores.stderr is not None:
+                metrics[f"{label}_stderr"] = scores.stderr
+        picks = self.picks(plain[name])
+        drop = plain[name].per_document - ablated[name].per_document
+        with_interval(metrics, "drop", float(drop.mean()), drop[picks].mean(axis=1))
+        # [draws, documents]: each control's drop per document
+        control_drops = np.stack(
+            [plain[name].per_document - c[name].per_document for c in controls]
+        )
+        draws = draw_indices(len(controls), seed, f"{self.task.name}/{x}")
+        control_means = control_drops.mean(axis=1)
+        metrics["control_drop_sd"] = spread(control_means)
+        with_interval(
+            metrics,
+            "control_drop",
+            float(control_means.mean()),
+            over_draws(control_drops, picks, draws),
+        )
         info = {"lm_eval_task": name, "lm_eval_config_sha256": self.configs[name]}
         if x == y:
-            others = [plain[n]["value"] - ablated[n]["value"] for n in plain if n != name]
-            metrics["mean_other_drop"] = sum(others) / len(others) if others else 0.0
+            others = [n for n in plain if n != name]
+            drops = [plain[n].per_document - ablated[n].per_document for n in others]
+            replicates = (
+                np.mean(
+                    [
+                        d[self.picks(plain[n])].mean(axis=1)
+                        for d, n in zip(drops, others, strict=True)
+                    ],
+                    axis=0,
+                )
+                if others
+                else np.zeros(RESAMPLES)
+            )
+            point = float(np.mean([d.mean() for d in drops])) if drops else 0.0
+            with_interval(metrics, "mean_other_drop", point, replicates)
         failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
         return CellResult(metrics, failures, info=info)
 
-    def scores(
-        self, condition: tuple[str, ...], neurons: Mapping[int, Any]
-    ) -> dict[str, dict[str, float]]:
+    def picks(self, scores: _Scores) -> np.ndarray:
+        """The bootstrap's resampled documents of one lm-eval task, the same in every condition."""
+        return unit_indices(
+            len(scores.per_document), self.fields.control.seed, f"{self.task.name}/{scores.task}"
+        )
+
+    def scores(self, condition: tuple[str, ...], neurons: Mapping[int, Any]) -> dict[str, _Scores]:
         """lm-eval's scores under ``condition``, run once per run (the baseline once for all sets)."""
         key = (self.task.name, self.task.sha256, *condition)
         if key not in self.context.shared:
             self.context.shared[key] = self._run(neurons)
-        found: dict[str, dict[str, float]] = self.context.shared[key]
+        found: dict[str, _Scores] = self.context.shared[key]
         return found
 
-    def _run(self, neurons: Mapping[int, Any]) -> dict[str, dict[str, float]]:
+    def _run(self, neurons: Mapping[int, Any]) -> dict[str, _Scores]:
         import lm_eval
 
         lm, manager = self._model()
@@ -283,7 +358,7 @@ class _Evaluator:
                 tasks=names,
                 task_manager=manager,
                 limit=self.fields.limit,
-                log_samples=False,
+                log_samples=True,
             )
         metric = self.fields.metric
         for name in names:
@@ -293,19 +368,21 @@ class _Evaluator:
         found = {}
         for name in names:
             result = out["results"][name]
-            found[name] = {
-                "value": float(result[f"{metric},none"]),
-                "samples": float(out["n-samples"][name]["effective"]),
-            }
             stderr = result.get(f"{metric}_stderr,none")
-            if isinstance(stderr, (int, float)) and math.isfinite(stderr):
-                found[name]["stderr"] = float(stderr)
+            documents = sorted(out["samples"][name], key=lambda sample: sample["doc_id"])
+            found[name] = _Scores(
+                task=name,
+                value=float(result[f"{metric},none"]),
+                samples=int(out["n-samples"][name]["effective"]),
+                stderr=float(stderr)
+                if isinstance(stderr, (int, float)) and math.isfinite(stderr)
+                else None,
+                per_document=np.asarray([float(d[metric]) for d in documents]),
+            )
         return found
 
     def _model(self) -> tuple[Any, Any]:
         if self._lm is None:
-            from lm_eval.tasks import TaskManager
-
             from langneurons.tasks.lm_eval_model import InterventionLM
             from langneurons.tasks.lm_eval_tasks import write_tasks
 
@@ -320,8 +397,27 @@ class _Evaluator:
                 tokenizer=handle.tokenizer,
                 batch_size=self.fields.batch_size,
             )
-            self._manager = TaskManager(include_path=[str(f) for f in folders])
+            self._manager = _task_manager(
+                folders, [self.fields.lm_eval_tasks.format(lang=x) for x in self.task.languages]
+            )
         return self._lm, self._manager
+
+
+def _task_manager(folders: list[Path], names: list[str]) -> Any:
+    """lm-eval's task index of ``folders``, with its built-in tasks only if ``names`` need them.
+
+    Indexing lm-eval's thousands of built-in task configs takes seconds (4.6 s on
+    the reference CPU) and the default tasks are all in ``folders``; a name that
+    is not a task there (a built-in task, or a group, whose members may be
+    built-in) gets the whole index, as lm-eval builds it by default.
+    """
+    from lm_eval.tasks import TaskManager
+
+    paths = [str(f) for f in folders]
+    own = TaskManager(include_path=paths, include_defaults=False)
+    if all(name in own.all_subtasks for name in names):
+        return own
+    return TaskManager(include_path=paths)
 
 
 KINDS.add("downstream", Downstream())

@@ -12,14 +12,19 @@ from that peak on where the target is ahead, and the final-layer accuracy.
 With ``ablate``, each cell runs again with the target language's neurons zeroed at
 every position (as the LAPE reference ``ppl.py`` does; the ablation task keeps BOS
 instead) and reports the drop in final target probability, with the curves; the
-matched random control's drop is measured at the last layer. The cell
+matched random control's drop is measured at the last layer, for each of
+``control.draws`` random sets (reported as their mean and spread). The
+final-layer numbers (accuracy, target probability, drops) and the English peak's
+probability carry 95 % bootstrap intervals over the items, paired across
+conditions (:mod:`langneurons.tasks.uncertainty`). The cell
 ``probe[language]`` fits a linear probe per layer that names the language of a
 monolingual input (the concepts' filled-in cloze sentences, which carry no
 language name or label) from the residual stream at its last position
 (:mod:`langneurons.tasks.linear_probe`), held out by concept.
 
-Checks: final accuracy >= ``min_final_accuracy``; the English peak strictly inside
-the layer range (target not English); best probe accuracy >= ``min_probe_accuracy``.
+Checks: final accuracy >= ``min_final_accuracy`` (or its interval's lower bound,
+with ``use_bound``); the English peak strictly inside the layer range (target not
+English); best probe accuracy >= ``min_probe_accuracy``.
 """
 
 from __future__ import annotations
@@ -28,17 +33,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from langneurons.columns import table
+from langneurons.columns import estimate, table
 from langneurons.models.interventions import ablate
 from langneurons.models.logit_lens import state_batches
 from langneurons.neurons.controls import matched_random
 from langneurons.tasks.answer_tokens import AnswerTokens
-from langneurons.tasks.checks import Rule, cell_id_is, cell_id_is_not, failures
+from langneurons.tasks.checks import Checks, Rule, cell_id_is, cell_id_is_not, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.latent_prompts import PROMPT_KINDS, Items, PromptKind, build_items
-from langneurons.tasks.latent_readout import Lens, measure, overtake, peak
+from langneurons.tasks.latent_readout import MEASURES, Lens, measure, overtake, peak
 from langneurons.tasks.linear_probe import held_out, probe_accuracy
 from langneurons.tasks.protocol import (
     KINDS,
@@ -53,6 +59,13 @@ from langneurons.tasks.protocol import (
     task_kind,
 )
 from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
+from langneurons.tasks.uncertainty import (
+    draw_indices,
+    over_draws,
+    spread,
+    unit_indices,
+    with_interval,
+)
 from langneurons.text.concepts import load_concepts
 from langneurons.text.corpus import paragraphs
 from langneurons.text.sources import concept_sentences
@@ -99,10 +112,10 @@ class ProbeSpec(BaseModel):
     l2: float = Field(default=0.01, ge=0, description="weight of the L2 penalty")
 
 
-class LatentChecks(BaseModel):
+class LatentChecks(Checks):
     """Thresholds that make a cell pass."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    BOUNDED = frozenset({"min_final_accuracy"})
 
     min_final_accuracy: float = Field(ge=0, le=1, description="final-layer top-1 accuracy")
     latent_peak_inside: bool = Field(
@@ -201,7 +214,8 @@ class Latent:
             "logit lens at the last prompt position (P = probability of the answer's token set; "
             "peak = layer where English is most probable; ahead = first layer from the peak on "
             "where the target is more probable; drop = final P(target) lost when the target's "
-            "neurons are ablated, and with the random control)",
+            "neurons are ablated, and with the random controls' mean; [95 % bootstrap interval "
+            "over items])",
             table(
                 ["cell", "items", "acc", "P(target)", "peak (P)", "ahead", "drop", "ctrl", "pass"],
                 rows,
@@ -294,6 +308,12 @@ RULES = (
 )
 
 
+def _per_item(lens: Lens, measure: str, layer: int) -> np.ndarray:
+    """One measure of every item at one of the decoded layers, as float64."""
+    values: np.ndarray = lens.values[MEASURES.index(measure), :, layer].double().cpu().numpy()
+    return values
+
+
 def _cell_id(kind: str, source: str, target: str) -> str:
     return f"{kind}[{source}>{target}]" if kind == "translation" else f"{kind}[{target}]"
 
@@ -304,6 +324,9 @@ def _lens_row(cell_id: str, r: CellResult) -> list[str]:
     def number(key: str, form: str = ".2f") -> str:
         return format(m[key], form) if key in m else "-"
 
+    def interval(key: str) -> str:
+        return estimate(m, key) if key in m else "-"
+
     peak_text = (
         f"L{m['latent_peak_layer']:.0f} ({m['latent_peak_prob']:.2f})"
         if "latent_peak_layer" in m
@@ -313,12 +336,12 @@ def _lens_row(cell_id: str, r: CellResult) -> list[str]:
     return [
         cell_id,
         number("items", ".0f"),
-        number("final_accuracy"),
+        interval("final_accuracy"),
         number("final_target_prob"),
         peak_text,
         ahead,
-        number("target_drop"),
-        number("control_drop"),
+        interval("target_drop"),
+        interval("control_drop"),
         "yes" if r.passed else "no",
     ]
 
@@ -357,7 +380,10 @@ class _Evaluator:
         self.concepts = load_concepts(self.fields.data.path)
         self.concepts.require([*task.languages, self.fields.latent])
         self.layers = list(range(context.handle.info.num_layers))
-        self.control = matched_random(context.neuron_set, self.fields.control.seed)
+        control = self.fields.control
+        self.controls = [
+            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+        ]
 
     def evaluate(self, cell: Cell) -> CellResult:
         result = self.probe() if cell.id == PROBE else self.lens_cell(cell)
@@ -414,6 +440,7 @@ class _Evaluator:
         metrics |= {f"dropped_{reason}": float(n) for reason, n in items.dropped.items()}
         if lens is None:
             return CellResult(metrics)
+        picks = unit_indices(len(items.items), self.fields.control.seed, cell.id)
         metrics["layers"] = float(len(self.layers))
         curves = {
             "p_target": lens.mean("p_target"),
@@ -421,8 +448,12 @@ class _Evaluator:
             "entropy": lens.mean("entropy"),
             "accuracy": lens.mean("top1_target"),
         }
-        metrics["final_accuracy"] = curves["accuracy"][-1]
-        metrics["final_target_prob"] = curves["p_target"][-1]
+        for name, lens_measure in (
+            ("final_accuracy", "top1_target"),
+            ("final_target_prob", "p_target"),
+        ):
+            values = _per_item(lens, lens_measure, -1)
+            with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
         metrics["final_entropy"] = curves["entropy"][-1]
         if target != self.fields.latent:
             curves |= {
@@ -432,37 +463,61 @@ class _Evaluator:
             }
             top = peak(curves["p_latent"])
             metrics["latent_peak_layer"] = float(top)
-            metrics["latent_peak_prob"] = curves["p_latent"][top]
+            at_peak = _per_item(lens, "p_latent", top)
+            with_interval(
+                metrics, "latent_peak_prob", float(at_peak.mean()), at_peak[picks].mean(axis=1)
+            )
             metrics["latent_first_rate_at_peak"] = curves["latent_first"][top]
             ahead = overtake(curves["p_target"], curves["p_latent"], top)
             if ahead is not None:
                 metrics["target_ahead_layer"] = float(ahead)
         if self.fields.ablate:
-            metrics |= self._ablation(items, target, curves)
+            metrics |= self._ablation(items, lens, target, curves, picks)
         return CellResult(metrics, curves=curves)
 
     def _ablation(
-        self, items: Items, target: str, curves: dict[str, list[float]]
+        self,
+        items: Items,
+        lens: Lens,
+        target: str,
+        curves: dict[str, list[float]],
+        picks: np.ndarray,
     ) -> dict[str, float]:
         handle = self.context.handle
         neurons = self.context.neuron_set.languages[target]
         with ablate(handle.model, neurons, handle.architecture):
             ablated = self._measure(items, self.layers, f"ablate {target}")
-        with ablate(handle.model, self.control.languages[target], handle.architecture):
-            control = self._measure(items, self.layers[-1:], f"control {target}")
+        controls = []
+        for i, control in enumerate(self.controls):
+            with ablate(handle.model, control.languages[target], handle.architecture):
+                label = f"control {i + 1}/{len(self.controls)} {target}"
+                controls.append(self._measure(items, self.layers[-1:], label))
         curves["ablated_p_target"] = ablated.mean("p_target")
         curves["ablated_p_target_band"] = ablated.band("p_target")
         if target != self.fields.latent:
             curves["ablated_p_latent"] = ablated.mean("p_latent")
             curves["ablated_p_latent_band"] = ablated.band("p_latent")
-        final = curves["p_target"][-1]
-        return {
+        final = _per_item(lens, "p_target", -1)
+        drop = final - _per_item(ablated, "p_target", -1)
+        # [draws, items]: each control's drop per item
+        control_drops = np.stack([final - _per_item(c, "p_target", -1) for c in controls])
+        draws = draw_indices(len(controls), self.fields.control.seed, f"{self.task.name}/{target}")
+        control_means = control_drops.mean(axis=1)
+        metrics = {
             "ablated_final_target_prob": curves["ablated_p_target"][-1],
             "ablated_final_accuracy": ablated.mean("top1_target")[-1],
-            "target_drop": final - curves["ablated_p_target"][-1],
-            "control_final_target_prob": control.mean("p_target")[-1],
-            "control_drop": final - control.mean("p_target")[-1],
+            "control_final_target_prob": float(np.mean([c.mean("p_target")[-1] for c in controls])),
+            "control_drop_sd": spread(control_means),
+            "control_draws": float(len(controls)),
         }
+        with_interval(metrics, "target_drop", float(drop.mean()), drop[picks].mean(axis=1))
+        with_interval(
+            metrics,
+            "control_drop",
+            float(control_means.mean()),
+            over_draws(control_drops, picks, draws),
+        )
+        return metrics
 
     def probe(self) -> CellResult:
         """The probe's metrics and curve; :meth:`Latent.failures` judges them."""

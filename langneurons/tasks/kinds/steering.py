@@ -7,11 +7,16 @@ each continuation's language; it counts as a success when the judge says T *and*
 the fluency guard (:mod:`langneurons.tasks.fluency`) accepts it, so whitespace runs,
 broken bytes and loops never count. The same is measured with no intervention
 (baseline, shared by every neuron set) and with the random control (random
-neurons in the same per-layer counts, set to T's mean of *those* neurons). The
-unmodified model's perplexity on the steered continuations is reported beside.
+neurons in the same per-layer counts, set to T's mean of *those* neurons; drawn
+``control.draws`` times, reported as the mean success over draws and its
+spread). The unmodified model's perplexity on the steered continuations is
+reported beside. Every success rate carries a 95 % bootstrap interval over the
+prompts, paired across conditions (the control's also over its draws; see
+:mod:`langneurons.tasks.uncertainty`).
 
-Checks: success >= ``min_success``, baseline <= ``max_baseline``, control <=
-``max_control``.
+Checks: success >= ``min_success``, baseline <= ``max_baseline``, control's
+mean <= ``max_control``; each on the point estimate, or on its interval's bound
+where listed in ``use_bound``.
 
 Deliberate differences from Tang et al.: the prompts are the project's neutral
 sentence openings (``prompts`` source), greedy decoding, and the guard.
@@ -24,13 +29,14 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from langneurons.columns import table
+from langneurons.columns import estimate, table
 from langneurons.models.interventions import steer
 from langneurons.neurons.controls import matched_random
 from langneurons.neurons.neuron_set import NeuronSet
-from langneurons.tasks.checks import Rule, failures
+from langneurons.tasks.checks import Checks, Rule, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.fluency import measure
 from langneurons.tasks.generation import Generation, Intervention, continuation_perplexity, generate
@@ -47,6 +53,14 @@ from langneurons.tasks.protocol import (
 )
 from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
 from langneurons.tasks.steering_values import VALUE_PATTERN, SteeringValue, steering_values
+from langneurons.tasks.uncertainty import (
+    draw_indices,
+    over_draws,
+    point_and_bounds,
+    spread,
+    unit_indices,
+    with_interval,
+)
 from langneurons.text.corpus import paragraphs
 
 
@@ -64,10 +78,10 @@ class GuardSpec(BaseModel):
     )
 
 
-class SteeringChecks(BaseModel):
+class SteeringChecks(Checks):
     """Thresholds that make a cell pass."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    BOUNDED = frozenset({"min_success", "max_baseline", "max_control"})
 
     min_success: float = Field(ge=0, le=1, description="steered success rate at least")
     max_baseline: float = Field(ge=0, le=1, description="success with no intervention at most")
@@ -123,14 +137,14 @@ class Judged:
     languages: list[str | None]
     fluent: list[bool]
 
-    def success(self, target: str) -> float:
-        """Share of continuations in ``target`` that pass the guard."""
+    def successes(self, target: str) -> np.ndarray:
+        """Per prompt, 1.0 where the continuation is in ``target`` and passes the guard."""
         hits = [lang == target and ok for lang, ok in zip(self.languages, self.fluent, strict=True)]
-        return sum(hits) / len(hits)
+        return np.asarray(hits, dtype=float)
 
-    def detected(self, target: str) -> float:
-        """Share the judge calls ``target``, guard or not."""
-        return sum(lang == target for lang in self.languages) / len(self.languages)
+    def detections(self, target: str) -> np.ndarray:
+        """Per prompt, 1.0 where the judge calls ``target``, guard or not."""
+        return np.asarray([lang == target for lang in self.languages], dtype=float)
 
 
 class Steering:
@@ -183,9 +197,10 @@ class Steering:
             [
                 cell_id.removeprefix("steer[").removesuffix("]"),
                 *(
-                    f"{r.metrics[m]:.2f}"
+                    estimate(r.metrics, m)
                     for m in ("success", "detected", "fluent", "baseline", "control")
                 ),
+                f"{r.metrics.get('control_sd', 0.0):.2f}",
                 f"{r.metrics['ppl_steered']:.1f}",
                 "yes" if r.passed else "no",
             ]
@@ -204,11 +219,13 @@ class Steering:
             f"steering success (judge {fields.judge}, value {fields.value}, "
             f"{fields.max_new_tokens} new tokens, {fields.prompts_per_language} prompts); "
             f"pass: success >= {checks.min_success}, baseline <= {checks.max_baseline}, "
-            f"control <= {checks.max_control}; detected = judge alone, before the fluency guard"
+            f"control <= {checks.max_control}{_bounded(checks)}; [95 % bootstrap interval over "
+            f"prompts]; control: mean of {fields.control.draws} random draws, sd over draws; "
+            "detected = judge alone, before the fluency guard"
         )
         if "generation_tokens_per_s" in scores:
             legend += f"\ngeneration: {scores['generation_tokens_per_s']:.0f} tokens/s (steered and control)"
-        header = ["source>target", "success", "detected", "fluent", "baseline", "control"]
+        header = ["source>target", "success", "detected", "fluent", "baseline", "control", "sd"]
         text = table([*header, "ppl", "pass"], rows)
         return Summary(scores, f"{legend}\n{text}")
 
@@ -216,7 +233,11 @@ class Steering:
         """Per pair, the steered success as a bar, the baseline and the control as marks."""
         names = ("success", "baseline", "control")
         rows = [
-            [c.id, *(results[c.id].metrics[m] for m in names)]
+            [
+                c.id,
+                *(results[c.id].metrics[m] for m in names),
+                *point_and_bounds(results[c.id].metrics, "success")[1:],
+            ]
             for c in self.cells(task)
             if c.id in results
         ]
@@ -230,6 +251,12 @@ RULES = (
 )
 
 
+def _bounded(checks: SteeringChecks) -> str:
+    if not checks.use_bound:
+        return ""
+    return f" (on the interval's bound: {', '.join(checks.use_bound)})"
+
+
 def _cell_id(source: str, target: str) -> str:
     return f"steer[{source}>{target}]"
 
@@ -240,7 +267,10 @@ class _Evaluator:
         self.fields: SteeringSpec = task.fields
         self.context = context
         self.value = SteeringValue.parse(self.fields.value)
-        self.control = matched_random(context.neuron_set, self.fields.control.seed)
+        control = self.fields.control
+        self.controls = [
+            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+        ]
         self._judge: Judge | None = None
 
     @property
@@ -253,22 +283,36 @@ class _Evaluator:
         source, target = cell.params["source"], cell.params["target"]
         baseline = self.baseline(source)
         steered = self.run(self.context.neuron_set, source, target)
-        control = self.run(self.control, source, target)
+        controls = [self.run(c, source, target) for c in self.controls]
         with self.context.timings.phase("steering perplexity"):
             ppl = continuation_perplexity(self.context.handle, steered.generation)
-        timed = (steered.generation, control.generation)
-        metrics = {
-            "success": steered.success(target),
-            "detected": steered.detected(target),
-            "fluent": sum(steered.fluent) / len(steered.fluent),
-            "baseline": baseline.success(target),
-            "control": control.success(target),
+        timed = [steered.generation, *(c.generation for c in controls)]
+        seed = self.fields.control.seed
+        # the same prompts in every condition: one resampling of them, paired
+        picks = unit_indices(len(steered.fluent), seed, f"{self.task.name}/{source}")
+        control_hits = np.stack([c.successes(target) for c in controls])  # [draws, prompts]
+        draws = draw_indices(len(controls), seed, f"{self.task.name}/{source}>{target}")
+        # replicate b: the draws draws[b] on the prompts picks[b]
+        control_replicates = over_draws(control_hits, picks, draws)
+        control_means = control_hits.mean(axis=1)
+        metrics: dict[str, float] = {
+            "control_sd": spread(control_means),
+            "control_draws": float(len(controls)),
             "ppl_steered": ppl,
             "neurons": float(self.context.neuron_set.count(target)),
             "prompts": float(len(steered.fluent)),
             "generated_tokens": float(sum(g.tokens for g in timed)),
             "generation_seconds": sum(g.seconds for g in timed),
         }
+        per_prompt = {
+            "success": steered.successes(target),
+            "detected": steered.detections(target),
+            "fluent": np.asarray(steered.fluent, dtype=float),
+            "baseline": baseline.successes(target),
+        }
+        for name, values in per_prompt.items():
+            with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
+        with_interval(metrics, "control", float(control_means.mean()), control_replicates)
         return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
 
     def baseline(self, source: str) -> Judged:
