@@ -170,7 +170,8 @@ def readout(
     entropy, of ``exp(z - max) * (z - max)``) and the logits at ``chosen``; the
     slices combine in float64 at the end. Logits are float32 and soft-capped as
     :func:`decode` makes them, so log-probabilities agree with it to float32
-    rounding.
+    rounding (terms more than ``-_FLOOR`` below a row's maximum count at the floor:
+    1.8e-35 of the largest, nothing a float32 sum can hold).
 
     Args:
         model: the model.
