@@ -29,6 +29,16 @@ def run(tiny_model_folder, tmp_path_factory):
     return task, context, task_kind("ablation").evaluator(task, context)
 
 
+def french_windows(task, handle):
+    """The windows the task scores French on."""
+    return windows(
+        handle.tokenizer,
+        paragraphs(task.corpus, "fr", "evaluate"),
+        task.fields.window,
+        task.fields.tokens_per_language,
+    )
+
+
 def cell(task, x, y):
     return Cell(task.name, f"ablate[{x}]-eval[{y}]", {"ablate": x, "eval": y})
 
@@ -39,12 +49,7 @@ def test_the_control_is_the_mean_of_independent_draws(run):
     draws = task.fields.control.draws
     assert draws == 5 and metrics["control_draws"] == draws
     handle = context.handle
-    items = windows(
-        handle.tokenizer,
-        paragraphs(task.corpus, "fr", "evaluate"),
-        task.fields.window,
-        task.fields.tokens_per_language,
-    )
+    items = french_windows(task, handle)
     base = nll(handle, items, 4).perplexity
     ratios = []
     for i in range(draws):
@@ -62,12 +67,7 @@ def test_the_ratio_interval_resamples_windows_paired_across_conditions(run):
     metrics = evaluate(cell(task, "fr", "fr")).metrics
     assert metrics["windows"] == 2  # 24 tokens in windows of 12
     handle = context.handle
-    items = windows(
-        handle.tokenizer,
-        paragraphs(task.corpus, "fr", "evaluate"),
-        task.fields.window,
-        task.fields.tokens_per_language,
-    )
+    items = french_windows(task, handle)
     base = nll(handle, items, 4)
     with ablate(handle.model, context.neuron_set.languages["fr"], handle.architecture, start=1):
         ablated = nll(handle, items, 4)
