@@ -63,6 +63,7 @@ def results_file(
                     "failures": failures,
                     "curves": {"p_target": [0.0, score / 4], "p_latent": [0.1, 0.0]},
                     "info": {},
+                    "units": {},
                 }
             )
         recorded = {c["id"]: CellResult(c["metrics"], c["failures"], c["curves"]) for c in cells}

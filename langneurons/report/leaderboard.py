@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -51,22 +52,31 @@ class Entry:
     path: str
     results: results_format.Results
     scores: dict[str, float]
+    intervals: dict[str, tuple[float, float]]  # each headline's 95 % interval, where it has one
     rank: float
     specs: dict[str, TaskSpec[TaskFields]]  # each task's, validated once
 
 
-def headline(task: results_format.TaskRecord, spec: TaskSpec[TaskFields]) -> float | None:
-    """The task's headline score (module docstring), from the summary its cells give.
+def headline(
+    task: results_format.TaskRecord, spec: TaskSpec[TaskFields]
+) -> tuple[float | None, tuple[float, float] | None]:
+    """The task's headline score (module docstring) and its interval, from the summary its cells give.
 
     Returns:
-        None for a kind without one, and for a score that is not finite (a NaN
-        compares false with everything, so it would take any rank).
+        The score, None for a kind without one and for a score that is not
+        finite (a NaN compares false with everything, so it would take any
+        rank); the interval, None where the cells carry no units or a bound is
+        not finite.
 
     Raises:
         FormatError: the task's spec or cells cannot be summarised.
     """
     summary = summary_of(task, spec)
-    return finite(task_kind(task.kind).headline.score(summary))
+    chosen = task_kind(task.kind).headline
+    bounds = chosen.bounds(summary)
+    if bounds is not None and not all(math.isfinite(b) for b in bounds):
+        bounds = None
+    return finite(chosen.score(summary)), bounds
 
 
 def summary_of(task: results_format.TaskRecord, spec: TaskSpec[TaskFields]) -> dict[str, float]:
@@ -108,26 +118,35 @@ def entries(folder: Path) -> list[Entry]:
     loaded = []
     for path in sorted((folder / "submissions").glob("*/*.json")):
         parsed = results_format.load(path)
-        scores, specs = {}, {}
+        scores, intervals, specs = {}, {}, {}
         for task in parsed.tasks:
             try:
                 specs[task.name] = spec_of(task)
-                value = headline(task, specs[task.name])
+                value, bounds = headline(task, specs[task.name])
             except FormatError as error:
                 raise FormatError(f"{path}: {error}; remove the entry or submit it again") from None
             if value is not None:
                 scores[task.name] = value
-        loaded.append((path.relative_to(folder).as_posix(), parsed, scores, specs))
-    tasks = sorted({name for _, _, scores, _ in loaded for name in scores})
+                if bounds is not None:
+                    intervals[task.name] = bounds
+        loaded.append((path.relative_to(folder).as_posix(), parsed, scores, intervals, specs))
+    tasks = sorted({name for _, _, scores, _, _ in loaded for name in scores})
     ranks: dict[int, list[float]] = {i: [] for i in range(len(loaded))}
     for name in tasks:
-        values = [scores.get(name) for _, _, scores, _ in loaded]
+        values = [scores.get(name) for _, _, scores, _, _ in loaded]
         for i, value in enumerate(values):
             better = sum(v is not None and value is not None and v > value for v in values)
             ranks[i].append(better + 1 if value is not None else len(loaded))
     found = [
-        Entry(path, parsed, scores, sum(ranks[i]) / len(ranks[i]) if ranks[i] else 0.0, specs)
-        for i, (path, parsed, scores, specs) in enumerate(loaded)
+        Entry(
+            path,
+            parsed,
+            scores,
+            intervals,
+            sum(ranks[i]) / len(ranks[i]) if ranks[i] else 0.0,
+            specs,
+        )
+        for i, (path, parsed, scores, intervals, specs) in enumerate(loaded)
     ]
     return sorted(found, key=lambda e: (e.rank, e.results.model["name"], e.path))
 
@@ -165,6 +184,9 @@ def _row(entry: Entry, tasks: list[str]) -> dict[str, Any]:
         "method": r.neuron_set.method.name,
         "languages": ",".join(r.neuron_set.neurons),
         "scores": {name: entry.scores[name] for name in tasks if name in entry.scores},
+        "intervals": {
+            name: list(entry.intervals[name]) for name in tasks if name in entry.intervals
+        },
         "date": r.created.date().isoformat(),
         "version": str(r.environment.get("langneurons", "?")),
         "command": r.command,
@@ -182,6 +204,8 @@ def markdown(found: list[Entry], tasks: list[str]) -> str:
         "Open `index.html` for sorting, filters and plots. Scores (higher is better):",
         "",
         *(f"- {markdown_code(name)}: {markdown_text(_describe(found, name))}" for name in tasks),
+        "- [lo, hi]: the score's 95 % bootstrap interval (none for entries upgraded from "
+        "results files without per-unit values).",
         "- rank: mean of the per-task ranks (1 = best; a missing task counts as last).",
         "",
         "| " + " | ".join(markdown_text(name) for name in header) + " |",
@@ -189,7 +213,7 @@ def markdown(found: list[Entry], tasks: list[str]) -> str:
     ]
     for entry in found:
         row = _row(entry, tasks)
-        scores = [f"{row['scores'][name]:.3f}" if name in row["scores"] else "-" for name in tasks]
+        scores = [_score_text(entry, name) for name in tasks]
         texts = [row["model"], row["method"], row["languages"]]
         cells = [f"{row['rank']:.2f}", *(markdown_text(text) for text in texts), *scores]
         cells += [markdown_text(row["date"]), markdown_text(row["version"])]
@@ -198,6 +222,17 @@ def markdown(found: list[Entry], tasks: list[str]) -> str:
     if not found:
         lines.append("| " + " | ".join(["-", "no entries yet"] + [""] * (len(header) - 2)) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _score_text(entry: Entry, name: str) -> str:
+    """``score [lo, hi]`` to 3 decimals, ``-`` where the entry has no such score."""
+    if name not in entry.scores:
+        return "-"
+    text = f"{entry.scores[name]:.3f}"
+    if name in entry.intervals:
+        low, high = entry.intervals[name]
+        text += f" \\[{low:.3f}, {high:.3f}\\]"
+    return text
 
 
 _UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")

@@ -1,8 +1,9 @@
-"""Results files, format ``langneurons.results/2``: the only source of the leaderboard.
+"""Results files, format ``langneurons.results/3``: the only source of the leaderboard.
 
 One file per run: the model with its resolved revision, dtype and device; the
 neuron set's sha256, method and size; every task with its spec hash, its cells
-(metrics and pass/fail) and its summary scores; the environment; the seeds; the
+(metrics, pass/fail and the per-unit values their intervals resample) and its
+summary scores; the environment; the seeds; the
 wall time of each phase; whether every planned cell ran (``complete``); and
 ``sha256``, the hash of the canonical JSON of all the rest, so that an edit after
 the run shows. Written atomically as strict JSON. Every field is required; one
@@ -12,9 +13,11 @@ A measured value that is NaN or infinite is written as ``null``: JSON has no suc
 numbers, and its cell has failed with a message naming the metric (the reader
 refuses a passed cell with a null metric, and any non-finite number).
 
-The reader reads ``langneurons.results/2`` only. :func:`upgrade` converts a
-``langneurons.results/1`` file (``langneurons upgrade FILE``): /1 grew fields the
-reader filled in silently; /2 holds them explicitly (docs/formats.md lists them).
+The reader reads ``langneurons.results/3`` only. :func:`upgrade` converts a
+``langneurons.results/1`` or ``/2`` file (``langneurons upgrade FILE``): /1 grew
+fields the reader filled in silently, which /2 holds explicitly; /3 adds each
+cell's ``units``, which an upgraded file holds empty (not recorded), so its
+headline scores have no interval (docs/formats.md lists the fields).
 """
 
 from __future__ import annotations
@@ -45,8 +48,11 @@ from langneurons.input_files import load_json
 from langneurons.provenance import EnvironmentRecord
 from langneurons.records import MethodRecord, StatisticsRecord
 
-FORMAT = "langneurons.results/2"
-FORMAT_1 = "langneurons.results/1"  # refused by the reader, converted by upgrade()
+FORMAT = "langneurons.results/3"
+#: refused by the reader, converted by upgrade()
+FORMAT_1 = "langneurons.results/1"
+FORMAT_2 = "langneurons.results/2"
+OLDER = (FORMAT_1, FORMAT_2)
 _STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
@@ -71,6 +77,11 @@ class CellRecord(_Strict):
     )
     info: dict[str, str] = Field(
         description="facts that are not numbers, e.g. task hashes ({} when there are none)"
+    )
+    units: dict[str, list[float | None]] = Field(
+        description="per-unit values (window, prompt, item or document) that the cell's "
+        "intervals resample ({} for kinds without them, and in files upgraded from "
+        "results/2); null: not finite"
     )
 
     @model_validator(mode="after")
@@ -141,7 +152,7 @@ class ModelRecord(TypedDict):
 class Results(_Strict):
     """A results file."""
 
-    format: Literal["langneurons.results/2"] = Field(description=f"always {FORMAT}")
+    format: Literal["langneurons.results/3"] = Field(description=f"always {FORMAT}")
     created: AwareDatetime = Field(description="UTC time the file was written")
     model: ModelRecord = Field(description="the model under test")
     neuron_set: NeuronSetRecord = Field(description="the neuron set under test")
@@ -166,16 +177,16 @@ def to_dict(results: Results) -> dict[str, Any]:
 
 
 def from_dict(data: Any, where: str = "results") -> Results:
-    """Validate the JSON form (``langneurons.results/2`` only).
+    """Validate the JSON form (``langneurons.results/3`` only).
 
     Raises:
-        FormatError: results/1 (with the command that upgrades it), another
+        FormatError: an older format (with the command that upgrades it), another
             format, or a schema violation.
     """
     found = data.get("format") if isinstance(data, dict) else None
-    if found == FORMAT_1:
+    if found in OLDER:
         raise FormatError(
-            f"{where} is {FORMAT_1}; this version reads {FORMAT}: run `langneurons upgrade {where}`"
+            f"{where} is {found}; this version reads {FORMAT}: run `langneurons upgrade {where}`"
         )
     if found != FORMAT:
         raise FormatError(f"{where} has format {found!r}; this version reads {FORMAT}")
@@ -198,27 +209,29 @@ def new(fields: dict[str, Any], where: str = "results") -> Results:
 
 
 def upgrade(data: Any, where: str = "results") -> Results:
-    """The ``langneurons.results/2`` form of a results file's parsed JSON.
+    """The ``langneurons.results/3`` form of a results file's parsed JSON.
 
-    A /2 file is validated and returned as it is. A /1 file must carry the
-    hash of its content, and match it; then each field /1 read with a default
-    when absent is filled explicitly: ``complete`` null (not recorded), a
-    cell's ``info`` ``{}`` (none recorded), ``model.dtype_choice``,
-    ``environment.lm_eval`` and ``environment.lock`` null (not recorded), and a
-    cell's ``layers`` metric, where it lacks one and its curves share one
-    length, that length (the curves hold one value per layer). Nothing else is
-    filled: /1 files without a hash predate ``command`` and ``per_layer`` too.
-    The result carries the hash of its new content.
+    A /3 file is validated and returned as it is. An older file must carry the
+    hash of its content, and match it; then each field its version lacks is
+    filled explicitly: every cell's ``units`` ``{}`` (not recorded: its
+    headline scores get no interval; re-run the benchmark for one), and for
+    /1 also ``complete`` null (not recorded), a cell's ``info`` ``{}`` (none
+    recorded), ``model.dtype_choice``, ``environment.lm_eval`` and
+    ``environment.lock`` null (not recorded), and a cell's ``layers`` metric,
+    where it lacks one and its curves share one length, that length (the
+    curves hold one value per layer). Nothing else is filled: /1 files without
+    a hash predate ``command`` and ``per_layer`` too. The result carries the
+    hash of its new content.
 
     Raises:
-        FormatError: neither version, no hash or another one, or a field
-            missing that /1 always had.
+        FormatError: no version it reads, no hash or another one, or a field
+            missing that the version always had.
     """
     found = data.get("format") if isinstance(data, dict) else None
     if found == FORMAT:
         return from_dict(data, where)
-    if found != FORMAT_1:
-        raise FormatError(f"{where} has format {found!r}; upgrade reads {FORMAT_1}")
+    if found not in OLDER:
+        raise FormatError(f"{where} has format {found!r}; upgrade reads {', '.join(OLDER)}")
     claimed = data.get("sha256")
     if claimed is None:
         raise FormatError(
@@ -228,29 +241,34 @@ def upgrade(data: Any, where: str = "results") -> Results:
     if claimed != content_sha256(data):
         raise FormatError(f"{where}: content does not match its sha256 (edited after the run)")
     try:
-        results = new(_filled(data), where)
+        results = new(_filled(data, found), where)
     except FormatError as error:
-        raise FormatError(f"{error} (not a {FORMAT_1} file as the benchmark writes it)") from None
-    for task in results.tasks:
-        for cell in task.cells:
-            lengths = {len(values) for values in cell.curves.values()}
-            if "layers" not in cell.metrics and len(lengths) == 1:
-                cell.metrics["layers"] = float(lengths.pop())
+        raise FormatError(f"{error} (not a {found} file as the benchmark writes it)") from None
+    if found == FORMAT_1:
+        for task in results.tasks:
+            for cell in task.cells:
+                lengths = {len(values) for values in cell.curves.values()}
+                if "layers" not in cell.metrics and len(lengths) == 1:
+                    cell.metrics["layers"] = float(lengths.pop())
     return results.model_copy(update={"sha256": content_sha256(to_dict(results))})
 
 
-def _filled(data: dict[str, Any]) -> dict[str, Any]:
-    """A copy of results/1 ``data`` without its hash, as results/2 but for ``layers``."""
+def _filled(data: dict[str, Any], found: str) -> dict[str, Any]:
+    """A copy of older ``data`` without its hash, as results/3 but for /1's ``layers``."""
     filled = copy.deepcopy({key: value for key, value in data.items() if key != "sha256"})
     filled["format"] = FORMAT
-    filled.setdefault("complete", None)
-    for record, keys in (("model", ["dtype_choice"]), ("environment", ["lm_eval", "lock"])):
-        if isinstance(filled.get(record), dict):
-            for key in keys:
-                filled[record].setdefault(key, None)
+    cell_defaults: dict[str, Any] = {"units": {}}
+    if found == FORMAT_1:
+        filled.setdefault("complete", None)
+        for record, keys in (("model", ["dtype_choice"]), ("environment", ["lm_eval", "lock"])):
+            if isinstance(filled.get(record), dict):
+                for key in keys:
+                    filled[record].setdefault(key, None)
+        cell_defaults["info"] = {}
     for task in _objects(filled.get("tasks")):
         for cell in _objects(task.get("cells")):
-            cell.setdefault("info", {})
+            for key, value in cell_defaults.items():
+                cell.setdefault(key, copy.deepcopy(value))
     return filled
 
 
@@ -300,6 +318,7 @@ def cell_record(
     failures: Sequence[str],
     curves: Mapping[str, Sequence[float]],
     info: Mapping[str, str],
+    units: Mapping[str, Sequence[float]],
 ) -> CellRecord:
     """One evaluated cell as results files hold it: non-finite numbers as null (the cell failed)."""
     return CellRecord(
@@ -310,6 +329,7 @@ def cell_record(
         failures=list(failures),
         curves={k: [finite_or_none(v) for v in values] for k, values in curves.items()},
         info=dict(info),
+        units={k: [finite_or_none(v) for v in values] for k, values in units.items()},
     )
 
 

@@ -2,7 +2,7 @@
 
 A results file is untrusted input: its ``sha256`` shows an edit only to an honest
 reader, and every string in it may be crafted. A submission is accepted when it
-parses as ``langneurons.results/2``, its content matches the ``sha256`` it carries,
+parses as ``langneurons.results/3``, its content matches the ``sha256`` it carries,
 every task's spec matches its ``spec_sha256`` *and* the shipped task file of that
 name and version, its cells are exactly the task's (none missing, none extra, none
 twice, same params), every number is finite, the run was not interrupted, each
@@ -103,6 +103,7 @@ def cell_results(cells: Sequence[results_format.CellRecord]) -> dict[str, CellRe
             list(cell.failures),
             {k: [math.nan if x is None else x for x in v] for k, v in cell.curves.items()},
             dict(cell.info),
+            {k: [math.nan if x is None else x for x in v] for k, v in cell.units.items()},
         )
         for cell in cells
     }

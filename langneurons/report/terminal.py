@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from langneurons.columns import table
+from langneurons.columns import estimate, table
 from langneurons.report.results import ModelRecord
 from langneurons.tasks.protocol import Summary
 
@@ -20,7 +20,7 @@ def model_line(model: ModelRecord) -> str:
 
 def task_section(task: str, neurons: str, cells: int, passed: int, summary: Summary) -> list[str]:
     """One task's table for one neuron set, with its scores."""
-    scores = ", ".join(f"{k} {v:.3f}" for k, v in summary.scores.items())
+    scores = ", ".join(f"{k} {estimate(summary.scores, k, 3)}" for k in _points(summary.scores))
     return [
         "",
         f"{task}, neurons: {neurons} ({cells} cells, {passed} passed)",
@@ -31,11 +31,17 @@ def task_section(task: str, neurons: str, cells: int, passed: int, summary: Summ
 
 def side_by_side(scores: Mapping[str, Mapping[str, float]]) -> list[str]:
     """Every ``task.score`` of several sets: a row per score, a column per set (stays narrow)."""
-    names = sorted({k for s in scores.values() for k in s})
+    names = sorted({k for s in scores.values() for k in _points(s)})
     rows = [
-        [name, *(f"{s[name]:.3f}" if name in s else "-" for s in scores.values())] for name in names
+        [name, *(estimate(s, name, 3) if name in s else "-" for s in scores.values())]
+        for name in names
     ]
     return ["", "neuron sets side by side", table(["score", *scores], rows)]
+
+
+def _points(scores: Mapping[str, float]) -> list[str]:
+    """The scores' names but the bounds of intervals, which print beside their point."""
+    return [k for k in scores if not (k.endswith(("_lo", "_hi")) and k[:-3] in scores)]
 
 
 def timing_line(timings: Mapping[str, float], over_workers: bool) -> str:

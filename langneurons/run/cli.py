@@ -158,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     val.set_defaults(run=_validate)
 
     upgrade = sub.add_parser("upgrade", help="convert results files to the current format in place")
-    upgrade.add_argument("files", nargs="+", type=Path, help="results files (results/1)")
+    upgrade.add_argument("files", nargs="+", type=Path, help="results files (results/1 or /2)")
     upgrade.set_defaults(run=_upgrade)
 
     choice = sub.add_parser(
@@ -427,7 +427,7 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _upgrade(args: argparse.Namespace) -> None:
-    """Rewrite each results/1 file as results/2; a results/2 file stays as it is.
+    """Rewrite each older results file as the current format; a current one stays as it is.
 
     Every file is checked before any is written: one refused file leaves them all unchanged.
     """
@@ -441,10 +441,10 @@ def _upgrade(args: argparse.Namespace) -> None:
         if data["format"] == results.FORMAT:
             print(f"{path}: already {results.FORMAT}, unchanged")
         else:
-            upgraded.append((path, converted))
-    for path, converted in upgraded:
+            upgraded.append((path, data["format"], converted))
+    for path, found, converted in upgraded:
         results.dump(converted, path)
-        print(f"{path}: {results.FORMAT_1} -> {results.FORMAT}")
+        print(f"{path}: {found} -> {results.FORMAT}")
 
 
 def _lm_eval_tasks(args: argparse.Namespace) -> None:

@@ -101,6 +101,7 @@ def _task_record(done: Finished) -> results_format.TaskRecord:
             r.result.failures,
             r.result.curves,
             r.result.info,
+            r.result.units,
         )
         for r in done.records
     ]

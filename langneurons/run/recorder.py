@@ -85,6 +85,7 @@ class Evaluated:
             "failures": self.result.failures,
             "curves": self.result.curves,
             "info": self.result.info,
+            "units": self.result.units,
             "model": dict(self.facts.model),
             "neuron_set": self.facts.neuron_set.model_dump(mode="json"),
             "planned": self.facts.planned,
@@ -98,7 +99,7 @@ class Evaluated:
             wire.neurons,
             wire.task,
             Cell(wire.task, wire.id, wire.params),
-            CellResult(wire.metrics, wire.failures, wire.curves, wire.info),
+            CellResult(wire.metrics, wire.failures, wire.curves, wire.info, wire.units),
             SetFacts(wire.model, wire.neuron_set, wire.planned),
         )
 
@@ -181,6 +182,7 @@ class _Wire(BaseModel):
     failures: list[str]
     curves: dict[str, list[float]]
     info: dict[str, str]
+    units: dict[str, list[float]]
     model: ModelRecord
     neuron_set: NeuronSetRecord
     planned: dict[str, int]

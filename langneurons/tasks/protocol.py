@@ -34,13 +34,17 @@ class CellResult:
     """What one cell measured and which of the task's checks it failed.
 
     ``curves`` holds per-layer series (one value per layer) for kinds that have them;
-    ``info`` holds facts that are not numbers (e.g. the hash of an lm-eval task).
+    ``info`` holds facts that are not numbers (e.g. the hash of an lm-eval task);
+    ``units`` holds the per-unit values (one per window, prompt, item or document)
+    that the cell's intervals resample, so that an interval over several cells (a
+    headline's) can be recomputed from a results file.
     """
 
     metrics: dict[str, float]
     failures: list[str] = field(default_factory=list)
     curves: dict[str, list[float]] = field(default_factory=dict)
     info: dict[str, str] = field(default_factory=dict)
+    units: dict[str, list[float]] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -105,17 +109,26 @@ class Figure:
 
 @dataclass(frozen=True)
 class Headline:
-    """A kind's leaderboard score (higher is better), computed from its summary scores.
+    """A kind's leaderboard score (higher is better): one of its summary scores.
 
     Attributes:
-        name: the summary score it is (or is built from), e.g. ``specificity``.
+        name: the summary score it is, e.g. ``specificity``; the summary holds its
+            95 % interval as ``name_lo`` and ``name_hi`` where the cells carry the
+            units to compute it.
         label: how the leaderboard names it.
-        score: summary scores -> the headline, None where the summary lacks it.
     """
 
     name: str
     label: str
-    score: Callable[[Mapping[str, float]], float | None]
+
+    def score(self, scores: Mapping[str, float]) -> float | None:
+        """The headline, None where the summary lacks it."""
+        return scores.get(self.name)
+
+    def bounds(self, scores: Mapping[str, float]) -> tuple[float, float] | None:
+        """The headline's 95 % interval, None where the summary has none."""
+        low, high = scores.get(f"{self.name}_lo"), scores.get(f"{self.name}_hi")
+        return None if low is None or high is None else (low, high)
 
 
 @dataclass(frozen=True)

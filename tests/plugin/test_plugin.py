@@ -5,7 +5,12 @@ from pathlib import Path
 
 import pytest
 
+# the kinds register in a registry on first import: import them before pytester's
+# snapshot of sys.modules, which would drop them after a test and register them twice
+import langneurons.tasks.kinds  # noqa: F401
 from langneurons.report import results as results_format
+from langneurons.report.leaderboard import spec_of
+from langneurons.report.submission import recomputed_summary
 from tests.plugin.conftest import args
 
 pytest_plugins = ["pytester"]
@@ -22,7 +27,7 @@ def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, proje
     files = list((pytester.path / "out").glob("*.json"))
     assert len(files) == 1
     data = json.loads(files[0].read_text())
-    assert data["format"] == "langneurons.results/2"
+    assert data["format"] == "langneurons.results/3"
     assert data["model"]["revision"].startswith("local-sha256:")
     assert len(data["tasks"][0]["cells"]) == 16
     assert {"ratio", "control_ratio", "ppl"} <= set(data["tasks"][0]["cells"][0]["metrics"])
@@ -30,6 +35,19 @@ def test_cells_have_readable_ids_and_one_results_file_is_written(pytester, proje
     assert data["command"].startswith("pytest ") and " benchmark --model " in data["command"]
     assert data["neuron_set"]["per_layer"]["zh"] == [0, 2]
     assert data["sha256"] == results_format.content_sha256(data)
+    assert_headline_interval_is_recomputed(files[0])
+
+
+def assert_headline_interval_is_recomputed(path: Path) -> None:
+    """The file's specificity has an interval, and its cells' units give the same one."""
+    parsed = results_format.load(path)
+    task = parsed.tasks[0]
+    cell = task.cells[0]
+    assert len(cell.units["tokens"]) == len(cell.units["nll"]) == cell.metrics["windows"]
+    summary = task.summary
+    assert summary["specificity_lo"] <= summary["specificity"] <= summary["specificity_hi"]
+    spec = spec_of(task)
+    assert recomputed_summary(spec, task.cells) == summary
 
 
 def test_langs_filter_and_xdist_write_one_complete_results_file(pytester, project):
@@ -47,6 +65,7 @@ def test_langs_filter_and_xdist_write_one_complete_results_file(pytester, projec
         "ablate[zh]-eval[en]",
         "ablate[zh]-eval[zh]",
     ]
+    assert_headline_interval_is_recomputed(files[0])  # the units crossed from the workers
 
 
 def fake_gpus(pytester, count):
@@ -220,6 +239,10 @@ checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false
         "p_latent" not in cells["translation[de>en]"]["curves"]
     )  # English target: no latent curve
     assert cells["probe[language]"]["metrics"]["classes"] == 4
+    assert len(fr_zh["units"]["target_drop"]) == fr_zh["metrics"]["items"]
+    summary = data["tasks"][0]["summary"]
+    low, high = summary["drop_beyond_control_lo"], summary["drop_beyond_control_hi"]
+    assert low <= summary["drop_beyond_control"] <= high
     figures = sorted(p.name.split(".", 1)[1] for p in (pytester.path / "out").glob("*.png"))
     assert figures == [
         "latent.cloze.png",
@@ -251,3 +274,6 @@ checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
     assert cell["metrics"]["drop"] == cell["metrics"]["baseline"] - cell["metrics"]["ablated"]
     assert data["environment"]["lm_eval"]
     assert len(cell["info"]["lm_eval_config_sha256"]) == 64
+    assert len(cell["units"]["drop"]) == 8
+    summary = data["tasks"][0]["summary"]
+    assert summary["specificity_lo"] <= summary["specificity"] <= summary["specificity_hi"]

@@ -31,7 +31,7 @@ RULES = (Rule("min_neurons", "neurons", "neurons", digits=0),)
 class Toy:
     name = "toy"
     spec_model = ToySpec
-    headline = Headline("mean_neurons", "neurons per language", lambda s: s.get("mean_neurons"))
+    headline = Headline("mean_neurons", "neurons per language")
 
     def cells(self, task):
         return [Cell(task.name, f"count[{lang}]", {"lang": lang}) for lang in task.languages]

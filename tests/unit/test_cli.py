@@ -48,18 +48,18 @@ def test_validate_names_the_upgrade_of_a_results_1_file(tmp_path, capsys):
     assert f"run `langneurons upgrade {old}`" in capsys.readouterr().err
 
 
-def test_upgrade_rewrites_results_1_in_place_and_leaves_results_2_alone(tmp_path, capsys):
+def test_upgrade_rewrites_results_1_in_place_and_leaves_results_3_alone(tmp_path, capsys):
     old = tmp_path / "old.json"
     old.write_text(json.dumps(results_1()))
     assert main(["upgrade", str(old)]) == 0
-    assert capsys.readouterr().out == f"{old}: langneurons.results/1 -> langneurons.results/2\n"
+    assert capsys.readouterr().out == f"{old}: langneurons.results/1 -> langneurons.results/3\n"
     data = json.loads(old.read_text())
-    assert data["format"] == "langneurons.results/2" and data["complete"] is None
+    assert data["format"] == "langneurons.results/3" and data["complete"] is None
     assert data["sha256"] == results_format.content_sha256(data)
     assert results_format.load(old).environment["lock"] is None
     written = old.read_bytes()
     assert main(["upgrade", str(old)]) == 0
-    assert capsys.readouterr().out == f"{old}: already langneurons.results/2, unchanged\n"
+    assert capsys.readouterr().out == f"{old}: already langneurons.results/3, unchanged\n"
     assert old.read_bytes() == written
 
 

@@ -14,9 +14,10 @@ CELL = {
     "failures": [],
     "curves": {},
     "info": {},
+    "units": {},
 }
 MINIMAL = {
-    "format": "langneurons.results/2",
+    "format": "langneurons.results/3",
     "created": "2026-11-22T00:00:00+00:00",
     "model": MODEL,
     "neuron_set": {
@@ -65,15 +66,15 @@ def test_results_1_is_refused_with_the_command_that_upgrades_it():
     with pytest.raises(FormatError) as error:
         results.from_dict(results_1(), "r.json")
     assert str(error.value) == (
-        "r.json is langneurons.results/1; this version reads langneurons.results/2: "
+        "r.json is langneurons.results/1; this version reads langneurons.results/3: "
         "run `langneurons upgrade r.json`"
     )
 
 
 @pytest.mark.parametrize("read", [results.from_dict, results.upgrade])
 def test_an_unknown_version_is_rejected_by_name(read):
-    with pytest.raises(FormatError, match="has format 'langneurons.results/3'"):
-        read({**MINIMAL, "format": "langneurons.results/3"})
+    with pytest.raises(FormatError, match="has format 'langneurons.results/4'"):
+        read({**MINIMAL, "format": "langneurons.results/4"})
 
 
 @pytest.mark.parametrize(
@@ -88,6 +89,7 @@ def test_an_unknown_version_is_rejected_by_name(read):
         ("neuron_set", "per_layer"),
         ("tasks", 0, "cells", 0, "curves"),
         ("tasks", 0, "cells", 0, "info"),
+        ("tasks", 0, "cells", 0, "units"),
     ],
 )
 def test_every_field_is_required(path):
@@ -110,12 +112,12 @@ def test_unknown_fields_are_rejected():
 def test_upgrade_fills_the_fields_results_1_defaulted_explicitly():
     upgraded = results.upgrade(results_1(), "r.json")
     data = results.to_dict(upgraded)
-    assert data["format"] == "langneurons.results/2"
+    assert data["format"] == "langneurons.results/3"
     assert data["complete"] is None
     assert data["model"]["dtype_choice"] is None
     assert data["environment"]["lock"] is None
     cell = data["tasks"][0]["cells"][0]
-    assert cell["info"] == {}
+    assert cell["info"] == {} and cell["units"] == {}
     assert cell["metrics"] == {"items": 10.0, "final_accuracy": 1.0, "layers": 4.0}
     assert data["sha256"] == results.content_sha256(data)
     assert results.from_dict(data) == upgraded
@@ -169,3 +171,20 @@ def test_an_interval_whose_low_end_is_above_its_high_end_is_refused():
         results.new(data)
     data["tasks"][0]["cells"][0]["metrics"] |= {"ppl_lo": 1.5, "ppl_hi": 2.5}
     assert results.new(data).tasks[0].cells[0].metrics["ppl_hi"] == 2.5
+
+
+def test_upgrade_of_results_2_records_no_units_and_changes_nothing_else():
+    old = results.to_dict(results.new(MINIMAL))  # as the writer normalises it
+    old["format"] = "langneurons.results/2"
+    del old["tasks"][0]["cells"][0]["units"]
+    old["sha256"] = results.content_sha256(old)
+    with pytest.raises(FormatError, match="is langneurons.results/2; .*langneurons upgrade"):
+        results.from_dict(old, "r.json")
+    data = results.to_dict(results.upgrade(old, "r.json"))
+    assert data["tasks"][0]["cells"][0]["units"] == {}
+    assert data["sha256"] == results.content_sha256(data)
+    same = {k: v for k, v in data.items() if k not in ("format", "tasks", "sha256")}
+    assert same == {k: v for k, v in old.items() if k not in ("format", "tasks", "sha256")}
+    old["timings"]["wall"] = 2.0  # edited after the run: its hash no longer matches
+    with pytest.raises(FormatError, match="does not match its sha256"):
+        results.upgrade(old, "r.json")

@@ -56,6 +56,7 @@ from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec, budget_whe
 from langneurons.tasks.uncertainty import (
     RESAMPLES,
     draw_indices,
+    interval,
     point_and_bounds,
     spread,
     unit_indices,
@@ -100,7 +101,7 @@ class Ablation:
 
     name = "ablation"
     spec_model = AblationSpec
-    headline = Headline("specificity", "specificity", lambda scores: scores.get("specificity"))
+    headline = Headline("specificity", "specificity")
 
     def cells(self, task: TaskSpec[AblationSpec]) -> list[Cell]:
         """One cell per (ablated, evaluated) language pair, grouped by ablated language."""
@@ -148,6 +149,9 @@ class Ablation:
                 math.log(d.metrics["ratio"]) - _mean_log_other(x, langs, metric)
                 for x, d in diagonal.items()
             ) / len(diagonal)
+            if all(r.units for r in results.values()):
+                low, high = interval(_specificity_replicates(task, results))
+                scores["specificity_lo"], scores["specificity_hi"] = low, high
             scores["languages_passing"] = float(sum(d.passed for d in diagonal.values()))
             scores["languages"] = float(len(diagonal))
         if controls:
@@ -230,6 +234,41 @@ def _mean_log_other(
     return sum(logs) / len(logs) if logs else 0.0
 
 
+def _specificity_replicates(
+    task: TaskSpec[AblationSpec], results: Mapping[str, CellResult]
+) -> np.ndarray:
+    """Bootstrap replicates of the specificity, from the cells' per-window NLLs.
+
+    Each evaluated language's windows are resampled as its cells' ratios were
+    (the same key and seed), so replicate b is the specificity of one
+    resampling of every language's text (the point: the same statistic on the
+    text as it is).
+    """
+    seed = task.fields.control.seed
+    log_ratios: dict[tuple[str, str], np.ndarray] = {}
+    for cell in Ablation().cells(task):
+        found = results.get(cell.id)
+        if found is None:
+            continue
+        x, y = cell.params["ablate"], cell.params["eval"]
+        tokens = np.asarray(found.units["tokens"])
+        picks = unit_indices(len(tokens), seed, f"{task.name}/{y}")
+        counted = tokens[picks].sum(axis=1)
+        changed, base = (
+            np.asarray(found.units[k])[picks].sum(axis=1) for k in ("nll_ablated", "nll")
+        )
+        log_ratios[x, y] = (changed - base) / counted
+    per_language = []
+    for x in task.languages:
+        if (x, x) not in log_ratios:
+            continue
+        others = [log_ratios[x, y] for y in task.languages if y != x and (x, y) in log_ratios]
+        other = np.mean(others, axis=0) if others else np.zeros(RESAMPLES)
+        per_language.append(log_ratios[x, x] - other)
+    replicates: np.ndarray = np.mean(per_language, axis=0)
+    return replicates
+
+
 def _estimate(result: CellResult | None, name: str) -> str:
     return "-" if result is None else estimate(result.metrics, name)
 
@@ -299,7 +338,14 @@ class _Evaluator:
             )
             point = sum(points) / len(points) if points else 1.0
             with_interval(metrics, "mean_other_ratio", point, replicates)
-        return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
+        units = {
+            "tokens": [float(n) for n in base.window_tokens],
+            "nll": list(base.window_nll),
+            "nll_ablated": list(ablated.window_nll),
+        }
+        units |= {f"nll_control_{i}": list(c.window_nll) for i, c in enumerate(controls)}
+        failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
+        return CellResult(metrics, failures, units=units)
 
     def ratios(self, x: str, y: str, condition: Condition | None = None) -> np.ndarray:
         """Bootstrap replicates of the PPL ratio of ``condition`` (X ablated) on Y's windows."""

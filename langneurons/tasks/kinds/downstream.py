@@ -55,6 +55,7 @@ from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
 from langneurons.tasks.uncertainty import (
     RESAMPLES,
     draw_indices,
+    interval,
     over_draws,
     point_and_bounds,
     spread,
@@ -129,7 +130,7 @@ class Downstream:
 
     name = "downstream"
     spec_model = DownstreamSpec
-    headline = Headline("specificity", "accuracy-drop specificity", lambda s: s.get("specificity"))
+    headline = Headline("specificity", "accuracy-drop specificity")
 
     def cells(self, task: TaskSpec[DownstreamSpec]) -> list[Cell]:
         """One cell per (ablated, evaluated) language pair."""
@@ -181,7 +182,7 @@ class Downstream:
             found = results.get(_cell_id(x, x))
             return f"{found.metrics['baseline']:.2f}" if found else "-"
 
-        def interval(x: str, name: str) -> str:
+        def with_bounds(x: str, name: str) -> str:
             found = results.get(_cell_id(x, x))
             return estimate(found.metrics, name) if found and name in found.metrics else "-"
 
@@ -191,8 +192,8 @@ class Downstream:
             langs,
             drop,
             [
-                ("own [95 %]", lambda x: interval(x, "drop")),
-                ("others [95 %]", lambda x: interval(x, "mean_other_drop")),
+                ("own [95 %]", lambda x: with_bounds(x, "drop")),
+                ("others [95 %]", lambda x: with_bounds(x, "mean_other_drop")),
                 ("baseline", baseline),
                 ("pass", lambda x: _verdict(results, x, langs)),
             ],
@@ -203,6 +204,9 @@ class Downstream:
             scores["specificity"] = sum(
                 r.metrics["drop"] - r.metrics.get("mean_other_drop", 0.0) for r, _ in diagonal
             ) / len(diagonal)
+            if all(r.units for r in results.values()):
+                low, high = interval(_specificity_replicates(task, results))
+                scores["specificity_lo"], scores["specificity_hi"] = low, high
             scores["languages_passing"] = float(sum(r.passed for r, _ in diagonal))
             scores["languages"] = float(len(diagonal))
         legend = (
@@ -255,6 +259,32 @@ class _Scores:
     samples: int
     stderr: float | None
     per_document: np.ndarray  # the metric per document, by lm-eval's doc_id
+
+
+def _specificity_replicates(
+    task: TaskSpec[DownstreamSpec], results: Mapping[str, CellResult]
+) -> np.ndarray:
+    """Bootstrap replicates of the specificity, from each document's drop in every cell.
+
+    An lm-eval task's documents are resampled as its cells' drops were (the same
+    key and seed), so every ablation is resampled on the same documents.
+    """
+    seed = task.fields.control.seed
+    drops: dict[tuple[str, str], np.ndarray] = {}
+    for cell in Downstream().cells(task):
+        found = results.get(cell.id)
+        if found is not None:
+            drop = np.asarray(found.units["drop"])
+            picks = unit_indices(len(drop), seed, f"{task.name}/{cell.params['lm_eval_task']}")
+            drops[cell.params["ablate"], cell.params["eval"]] = drop[picks].mean(axis=1)
+    per_language = []
+    for x in task.languages:
+        if (x, x) in drops:
+            others = [drops[x, y] for y in task.languages if y != x and (x, y) in drops]
+            other = np.mean(others, axis=0) if others else np.zeros(RESAMPLES)
+            per_language.append(drops[x, x] - other)
+    replicates: np.ndarray = np.mean(per_language, axis=0)
+    return replicates
 
 
 class _Evaluator:
@@ -331,7 +361,9 @@ class _Evaluator:
             point = float(np.mean([d.mean() for d in drops])) if drops else 0.0
             with_interval(metrics, "mean_other_drop", point, replicates)
         failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
-        return CellResult(metrics, failures, info=info)
+        units = {"drop": drop.tolist()}
+        units |= {f"control_drop_{i}": d.tolist() for i, d in enumerate(control_drops)}
+        return CellResult(metrics, failures, info=info, units=units)
 
     def picks(self, scores: _Scores) -> np.ndarray:
         """The bootstrap's resampled documents of one lm-eval task, the same in every condition."""

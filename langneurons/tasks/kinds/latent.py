@@ -61,6 +61,7 @@ from langneurons.tasks.protocol import (
 from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
 from langneurons.tasks.uncertainty import (
     draw_indices,
+    interval,
     over_draws,
     spread,
     unit_indices,
@@ -152,19 +153,12 @@ class LatentSpec(TaskFields):
         return self
 
 
-def _drop_beyond_control(scores: Mapping[str, float]) -> float | None:
-    """Final target probability lost to the target's neurons beyond what the control loses."""
-    if not {"mean_target_drop", "mean_control_drop"} <= set(scores):
-        return None
-    return scores["mean_target_drop"] - scores["mean_control_drop"]
-
-
 class Latent:
     """The latent-language task kind."""
 
     name = "latent"
     spec_model = LatentSpec
-    headline = Headline("mean_target_drop", "latent drop", _drop_beyond_control)
+    headline = Headline("drop_beyond_control", "latent drop")
 
     def cells(self, task: TaskSpec[LatentSpec]) -> list[Cell]:
         """Lens cells whose languages survive ``--langs``, then the probe (two languages or more)."""
@@ -237,7 +231,7 @@ class Latent:
                 "linear probe of the language of monolingual sentences (held-out concepts)",
                 table(["probe", "classes", "chance", "best (layer)", "last", "pass"], probe_rows),
             ]
-        return Summary(_scores(lens, probes), "\n".join(parts))
+        return Summary(_scores(task, lens, probes), "\n".join(parts))
 
     def detail(self, task: TaskSpec[LatentSpec], results: Mapping[str, CellResult]) -> list[View]:
         """The translation cells' logit-lens curves: target solid, English dashed."""
@@ -324,7 +318,7 @@ def _lens_row(cell_id: str, r: CellResult) -> list[str]:
     def number(key: str, form: str = ".2f") -> str:
         return format(m[key], form) if key in m else "-"
 
-    def interval(key: str) -> str:
+    def with_bounds(key: str) -> str:
         return estimate(m, key) if key in m else "-"
 
     peak_text = (
@@ -336,17 +330,21 @@ def _lens_row(cell_id: str, r: CellResult) -> list[str]:
     return [
         cell_id,
         number("items", ".0f"),
-        interval("final_accuracy"),
+        with_bounds("final_accuracy"),
         number("final_target_prob"),
         peak_text,
         ahead,
-        interval("target_drop"),
-        interval("control_drop"),
+        with_bounds("target_drop"),
+        with_bounds("control_drop"),
         "yes" if r.passed else "no",
     ]
 
 
-def _scores(lens: Mapping[str, CellResult], probes: Mapping[str, CellResult]) -> dict[str, float]:
+def _scores(
+    task: TaskSpec[LatentSpec], lens: Mapping[str, CellResult], probes: Mapping[str, CellResult]
+) -> dict[str, float]:
+    """Means over cells; the headline ``drop_beyond_control``, with its interval where it can."""
+
     def mean(values: list[float]) -> float:
         return sum(values) / len(values)
 
@@ -362,6 +360,13 @@ def _scores(lens: Mapping[str, CellResult], probes: Mapping[str, CellResult]) ->
             found = [r.metrics[key] for r in values if key in r.metrics]
             if found:
                 scores[score] = mean(found)
+    if {"mean_target_drop", "mean_control_drop"} <= set(scores):
+        # final target probability lost to the target's neurons beyond what the control loses
+        scores["drop_beyond_control"] = scores["mean_target_drop"] - scores["mean_control_drop"]
+        ablated = {k: r for k, r in lens.items() if "target_drop" in r.metrics}
+        if all(r.units for r in ablated.values()):
+            low, high = interval(_drop_beyond_control_replicates(task, ablated))
+            scores["drop_beyond_control_lo"], scores["drop_beyond_control_hi"] = low, high
     if probes:
         scores["mean_probe_best_accuracy"] = mean(
             [r.metrics["best_accuracy"] for r in probes.values()]
@@ -370,6 +375,30 @@ def _scores(lens: Mapping[str, CellResult], probes: Mapping[str, CellResult]) ->
     scores["cells_passing"] = float(sum(r.passed for r in results))
     scores["cells"] = float(len(results))
     return scores
+
+
+def _drop_beyond_control_replicates(
+    task: TaskSpec[LatentSpec], ablated: Mapping[str, CellResult]
+) -> np.ndarray:
+    """Bootstrap replicates of the headline, from each item's drops in every ablated cell.
+
+    A cell's items and its control draws are resampled as its own intervals were
+    (the same keys and seed).
+    """
+    seed = task.fields.control.seed
+    per_cell = []
+    for cell in Latent().cells(task):
+        found = ablated.get(cell.id)
+        if found is None:
+            continue
+        drop = np.asarray(found.units["target_drop"])
+        draws = int(found.metrics["control_draws"])
+        controls = np.asarray([found.units[f"control_drop_{i}"] for i in range(draws)])
+        picks = unit_indices(len(drop), seed, cell.id)
+        chosen = draw_indices(draws, seed, f"{task.name}/{cell.params['target']}")
+        per_cell.append(drop[picks].mean(axis=1) - over_draws(controls, picks, chosen))
+    replicates: np.ndarray = np.mean(per_cell, axis=0)
+    return replicates
 
 
 class _Evaluator:
@@ -471,9 +500,10 @@ class _Evaluator:
             ahead = overtake(curves["p_target"], curves["p_latent"], top)
             if ahead is not None:
                 metrics["target_ahead_layer"] = float(ahead)
-        if self.fields.ablate:
-            metrics |= self._ablation(items, lens, target, curves, picks)
-        return CellResult(metrics, curves=curves)
+        if not self.fields.ablate:
+            return CellResult(metrics, curves=curves)
+        ablation, units = self._ablation(items, lens, target, curves, picks)
+        return CellResult(metrics | ablation, curves=curves, units=units)
 
     def _ablation(
         self,
@@ -482,7 +512,8 @@ class _Evaluator:
         target: str,
         curves: dict[str, list[float]],
         picks: np.ndarray,
-    ) -> dict[str, float]:
+    ) -> tuple[dict[str, float], dict[str, list[float]]]:
+        """Metrics of the ablated and control passes, and the per-item drops they average."""
         handle = self.context.handle
         neurons = self.context.neuron_set.languages[target]
         with ablate(handle.model, neurons, handle.architecture):
@@ -517,7 +548,9 @@ class _Evaluator:
             float(control_means.mean()),
             over_draws(control_drops, picks, draws),
         )
-        return metrics
+        units = {"target_drop": drop.tolist()}
+        units |= {f"control_drop_{i}": d.tolist() for i, d in enumerate(control_drops)}
+        return metrics, units
 
     def probe(self) -> CellResult:
         """The probe's metrics and curve; :meth:`Latent.failures` judges them."""

@@ -55,6 +55,7 @@ from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
 from langneurons.tasks.steering_values import VALUE_PATTERN, SteeringValue, steering_values
 from langneurons.tasks.uncertainty import (
     draw_indices,
+    interval,
     over_draws,
     point_and_bounds,
     spread,
@@ -152,7 +153,7 @@ class Steering:
 
     name = "steering"
     spec_model = SteeringSpec
-    headline = Headline("mean_success", "fluent success", lambda s: s.get("mean_success"))
+    headline = Headline("mean_success", "fluent success")
 
     def cells(self, task: TaskSpec[SteeringSpec]) -> list[Cell]:
         """One cell per (source, target) pair around the pivot."""
@@ -210,6 +211,9 @@ class Steering:
         if results:
             values = list(results.values())
             scores["mean_success"] = sum(r.metrics["success"] for r in values) / len(values)
+            if all(r.units for r in values):
+                low, high = interval(_mean_success_replicates(task, results))
+                scores["mean_success_lo"], scores["mean_success_hi"] = low, high
             scores["cells_passing"] = float(sum(r.passed for r in values))
             scores["cells"] = float(len(values))
             seconds = sum(r.metrics["generation_seconds"] for r in values)
@@ -249,6 +253,26 @@ RULES = (
     Rule("max_baseline", "baseline", "baseline", digits=2),
     Rule("max_control", "control", "control", digits=2),
 )
+
+
+def _mean_success_replicates(
+    task: TaskSpec[SteeringSpec], results: Mapping[str, CellResult]
+) -> np.ndarray:
+    """Bootstrap replicates of the mean success over cells, from each prompt's success.
+
+    A source language's prompts are resampled as its cells' were (the same key
+    and seed), so cells that share prompts share each resampling.
+    """
+    seed = task.fields.control.seed
+    per_cell = []
+    for cell in Steering().cells(task):
+        found = results.get(cell.id)
+        if found is not None:
+            success = np.asarray(found.units["success"])
+            picks = unit_indices(len(success), seed, f"{task.name}/{cell.params['source']}")
+            per_cell.append(success[picks].mean(axis=1))
+    replicates: np.ndarray = np.mean(per_cell, axis=0)
+    return replicates
 
 
 def _bounded(checks: SteeringChecks) -> str:
@@ -313,7 +337,10 @@ class _Evaluator:
         for name, values in per_prompt.items():
             with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
         with_interval(metrics, "control", float(control_means.mean()), control_replicates)
-        return CellResult(metrics, task_kind(self.task.kind).failures(self.task, cell, metrics))
+        units = {name: values.tolist() for name, values in per_prompt.items()}
+        units |= {f"control_{i}": hits.tolist() for i, hits in enumerate(control_hits)}
+        failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
+        return CellResult(metrics, failures, units=units)
 
     def baseline(self, source: str) -> Judged:
         # the unmodified model's continuations are the same for every neuron set of the run
