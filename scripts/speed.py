@@ -18,7 +18,8 @@ the same inputs and the task's inner loop in interleaved rounds (best of
   the parameters outside the embeddings per token, decodes twice hidden x vocabulary;
 - ``lm-eval``: the full forward over the batches lm-eval forms (recorded from
   one call), and ``InterventionLM.loglikelihood`` on the same requests with 64
-  neurons per layer zeroed; it also times building lm-eval's task index with and
+  neurons per layer zeroed, whose head runs on the positions it reads (the
+  heading counts them); it also times building lm-eval's task index with and
   without the built-in tasks.
 
 Usage: python scripts/speed.py [--model gemma-3-270m] [--only SECTION] [--repeats 5]
@@ -315,11 +316,15 @@ def lm_eval_section(handle: ModelHandle, args: argparse.Namespace) -> None:
     neurons = layer_neurons(handle, 64)
     tokens = sum(len(_whole(lm, *r.args)) - 1 for r in requests)
     calls: list[torch.Tensor] = []  # the batches lm-eval runs, recorded once
+    kept: list[int] = []  # the positions of logits each of them returned
 
     def record(module: torch.nn.Module, args: Any, kwargs: dict[str, Any]) -> None:
         calls.append(args[0] if args else kwargs["input_ids"])
 
-    with attached([], [(handle.model, record)]):
+    def count(module: torch.nn.Module, args: Any, output: Any) -> None:
+        kept.append(output.logits.shape[1])
+
+    with attached([(handle.model, count)], [(handle.model, record)]):
         lm.loglikelihood(requests, disable_tqdm=True)
 
     def plain() -> int:
@@ -339,7 +344,8 @@ def lm_eval_section(handle: ModelHandle, args: argparse.Namespace) -> None:
     )
     report(
         f"lm-eval: {len(requests)} requests of the concepts set (en) in {len(calls)} "
-        "forwards, batch 16",
+        f"forwards, batch 16, the head on {sum(kept)} of {sum(c.shape[1] for c in calls)} "
+        "positions",
         found,
         "full forward, plain",
     )

@@ -3,7 +3,8 @@
 Every forward (``_model_call``: log-likelihoods, perplexities) and every generate
 call (``_model_generate``) runs inside :func:`langneurons.models.interventions.steer`,
 which zeroes some neurons and sets others to fixed values; with nothing chosen it
-is lm-eval's ``hf`` model exactly. Model arguments, besides those of ``hf``:
+gives lm-eval's ``hf`` model's numbers exactly, the head run only on the positions
+log-likelihoods read. Model arguments, besides those of ``hf``:
 
 - ``pretrained``: a langneurons alias (``gemma-3-270m``), a Hugging Face id, a folder,
   or (from Python) a loaded model, with ``tokenizer=``;
@@ -47,6 +48,7 @@ except ImportError as error:  # the optional extra
 from langneurons.errors import ConfigError
 from langneurons.models.architecture import architecture_for
 from langneurons.models.handle import prepared, resolve_model
+from langneurons.models.hooks import attached
 from langneurons.models.interventions import check_indices
 from langneurons.models.interventions import steer as steered
 from langneurons.neurons.controls import matched_random
@@ -81,6 +83,7 @@ class InterventionLM(HFLM):  # type: ignore[misc]
         self.zeroed = _union(chosen, _split(ablate))
         self.activated, self.values = _steering(chosen, steer, stats, value)
         self._condition = _Condition(self.zeroed, self.activated, self.values)
+        self._starts: dict[tuple[int, ...], int] = {}
         if isinstance(pretrained, str):  # an alias, hub id or folder; a loaded model passes through
             pretrained = str(prepared(resolve_model(pretrained)).folder)
         super().__init__(pretrained=pretrained, **kwargs)
@@ -146,15 +149,77 @@ class InterventionLM(HFLM):  # type: ignore[misc]
         ):
             yield
 
+    def _loglikelihood_tokens(
+        self,
+        requests: list[tuple[tuple[str, str], list[int], list[int]]],
+        disable_tqdm: bool = False,
+        override_bs: int | None = None,
+    ) -> list[tuple[float, bool]]:
+        """HFLM's, with ``_model_call`` told where each request's continuation starts.
+
+        lm-eval 0.4's ``HFLM._loglikelihood_tokens`` (lm_eval/models/huggingface.py)
+        takes the log-softmax of every position of the batch's logits but reads
+        only the continuations'; with gemma-3's 262k-token vocabulary that pass
+        cost more than the ablation. It accepts fewer positions than the input,
+        counted from the end (its ``ctx_len``, there for prompt-tuning's virtual
+        tokens), so ``_model_call`` keeps the positions from the batch's first
+        continuation token on, found from the rows recorded here.
+        """
+        if self.backend == "causal":
+            self._starts = _continuation_starts(requests, self.max_length)
+        try:
+            found: list[tuple[float, bool]] = super()._loglikelihood_tokens(
+                requests, disable_tqdm, override_bs
+            )
+        finally:
+            self._starts = {}
+        return found
+
     def _model_call(
         self,
         inps: torch.Tensor,
         attn_mask: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        with self._intervention():
+        """HFLM's call under the condition, with the head only on the positions read.
+
+        The model gets ``logits_to_keep`` (the last positions) through a pre-hook,
+        so HFLM's own call, autocast included, is what runs.
+        """
+        keep = self._kept(inps)
+
+        def keeping(module: torch.nn.Module, args: Any, kwargs: dict[str, Any]) -> Any:
+            return args, {**kwargs, "logits_to_keep": keep}
+
+        with self._intervention(), attached([], [] if keep is None else [(self.model, keeping)]):
             logits: torch.Tensor = super()._model_call(inps, attn_mask, labels)
         return logits
+
+    def _kept(self, inps: torch.Tensor) -> int | None:
+        """How many last positions hold every row's continuation; None when not all rows are known.
+
+        HFLM pads rows on the right with zeros (``pad_and_concat`` in
+        lm_eval/models/utils_hf.py), so a row's own tokens are the row less some
+        trailing zeros; every recorded row found that way counts, the earliest
+        start winning, so a row ending in zeros of its own keeps more positions,
+        never fewer. Any other call (a direct one, lm-eval's batch size search)
+        keeps every position.
+        """
+        if not self._starts:
+            return None
+        width = inps.shape[1]
+        first = width
+        for row in inps.tolist():
+            found = []
+            for length in range(width, 0, -1):
+                if (start := self._starts.get(tuple(row[:length]))) is not None:
+                    found.append(start)
+                if row[length - 1] != 0:
+                    break
+            if not found:
+                return None
+            first = min(first, *found)
+        return width - first
 
     def _model_generate(
         self, context: torch.Tensor, max_length: int, stop: list[str], **generation_kwargs: Any
@@ -173,6 +238,23 @@ class _Condition:
     zeroed: Mapping[int, Sequence[int]]
     activated: Mapping[int, Sequence[int]]
     values: Mapping[int, Sequence[float]]
+
+
+def _continuation_starts(
+    requests: Sequence[tuple[Any, Sequence[int], Sequence[int]]], max_length: int
+) -> dict[tuple[int, ...], int]:
+    """Input row -> the earliest position a continuation is scored from, for HFLM's rows.
+
+    HFLM's row of a request: context + continuation, cut to ``max_length + 1``
+    tokens from the left, last token dropped; the logits at the row's last
+    ``len(continuation)`` positions score the continuation.
+    """
+    starts: dict[tuple[int, ...], int] = {}
+    for _, context, continuation in requests:
+        row = tuple([*context, *continuation][-(max_length + 1) :][:-1])
+        start = len(row) - len(continuation)
+        starts[row] = min(start, starts.get(row, start))
+    return starts
 
 
 def _split(languages: str | None) -> list[str]:

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from langneurons.errors import ConfigError, FormatError
+from langneurons.models.architecture import architecture_for
+from langneurons.models.hooks import attached
 from langneurons.models.interventions import steer
 from langneurons.neurons.statistics import save
 from langneurons.tasks.lm_eval_tasks import items, write_tasks
@@ -16,7 +18,7 @@ from lm_eval.models.huggingface import HFLM  # noqa: E402
 from lm_eval.tasks import TaskManager  # noqa: E402
 
 from langneurons.tasks.lm_eval_model import InterventionLM  # noqa: E402
-from tests.synthetic import synthetic_stats, tiny_neuron_set  # noqa: E402
+from tests.synthetic import save_tiny_model, synthetic_stats, tiny_neuron_set  # noqa: E402
 
 IDS = torch.tensor([[0, 5, 17, 42, 99, 7, 250, 3]])
 
@@ -251,3 +253,57 @@ def test_choice_items_hold_the_answer_once_among_four_words():
     assert len(set(first["choices"])) == 4
     assert first["choices"][first["label"]] == "nuage"
     assert items("fr") == found
+
+
+#: token-level requests, 3 to 14 tokens, cut to max_length 12 from the left: multi-token
+#: continuations, rows ending in 0 (the id lm-eval pads with), one row split two ways,
+#: and one-token continuations of one context (lm-eval's logits cache)
+TOKEN_REQUESTS = [
+    ([11, 12, 13, 14, 15, 16, 17, 18, 19, 20], [21, 22, 23, 24]),
+    ([5, 17, 42], [99, 7, 250]),
+    ([5, 17], [42, 99, 7, 250]),
+    ([30, 31, 32, 33], [34]),
+    ([30, 31, 32, 33], [35]),
+    ([30, 31, 32, 33], [0]),
+    ([8, 0], [0]),
+    ([3], [0, 0]),
+]
+
+
+def greedy(model, context, count):
+    """The ``count`` tokens greedy decoding gives after ``context``."""
+    ids = torch.tensor([context])
+    with torch.no_grad():
+        for _ in range(count):
+            ids = torch.cat([ids, model(ids).logits[:, -1:].argmax(-1)], dim=1)
+    return ids[0, len(context) :].tolist()
+
+
+@pytest.mark.parametrize("family", ["llama", "gemma2", "gpt2"])
+@pytest.mark.parametrize("condition", [{}, {"zero": ZH, "steer": STEER}], ids=["plain", "steered"])
+def test_loglikelihoods_with_the_head_on_the_positions_read_equal_hflms(
+    tmp_path, family, condition
+):
+    folder = save_tiny_model(tmp_path / family, family)
+    options = {"device": "cpu", "batch_size": 3, "max_length": 12}
+    lm = InterventionLM(pretrained=str(folder), **options)
+    reference = HFLM(pretrained=str(folder), **options)
+    zeroed, steered = condition.get("zero", {}), condition.get("steer", {})
+    activated = {layer: list(chosen) for layer, chosen in steered.items()}
+    values = {layer: list(chosen.values()) for layer, chosen in steered.items()}
+    with steer(reference.model, activated, values, zeroed, architecture_for(reference.model)):
+        pairs = [*TOKEN_REQUESTS, ([9, 10, 11], greedy(reference.model, [9, 10, 11], 3))]
+        requests = [(None, context, continuation) for context, continuation in pairs]
+        expected = reference._loglikelihood_tokens(requests, disable_tqdm=True)
+    shapes = []
+
+    def record(module, args, output):
+        shapes.append((args[0].shape[1], output.logits.shape[1]))
+
+    with attached([(lm.model, record)]), lm.intervening(**condition):
+        ours = lm._loglikelihood_tokens(requests, disable_tqdm=True)
+    assert ours == expected  # exactly: the same products, on fewer positions
+    assert {is_greedy for _, is_greedy in expected} == {True, False}
+    assert any(kept < width for width, kept in shapes)
+    # outside a loglikelihood call, every position
+    assert lm._model_call(IDS).shape[1] == IDS.shape[1]
