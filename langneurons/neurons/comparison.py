@@ -1,8 +1,10 @@
 """Compare neuron sets: sizes per language and category, overlap, layers, phases.
 
-Works on any sets of one model shape: several methods on one model, or one
-method on a base model and its aligned version (Zhang et al. 2025's before/after
-analysis). Neurons assigned to exactly one language are *language-specific*, to
+Works on sets of one model shape (several methods on one model, or one method on
+a base model and its aligned version: Zhang et al. 2025's before/after analysis)
+and on sets of different models, where what is comparable is compared: sizes as a
+share of the model's neurons, and where the neurons sit by relative depth (layer
++ 1/2 over layers), not by layer; overlap only between sets of one shape. Neurons assigned to exactly one language are *language-specific*, to
 several *language-related* (Zhang et al.'s categories, derived here for every
 set); every other neuron of the model is *language-agnostic*. The layers are divided
 into Zhang et al.'s four phases by :func:`langneurons.neurons.phases.locate`.
@@ -15,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from langneurons.columns import table
-from langneurons.errors import ConfigError, ShapeMismatchError
+from langneurons.errors import ConfigError
 from langneurons.neurons.identification import categories, jaccard
 from langneurons.neurons.neuron_set import NeuronSet
 from langneurons.neurons.phases import PHASES, Phases, locate
 
 CATEGORIES = ("specific", "related")
+#: relative-depth bins of equal width: fifths of the model
+DEPTH_BINS = 5
 
 
 @dataclass(frozen=True)
@@ -32,8 +36,12 @@ class Comparison:
         languages: languages present in every set.
         counts: set -> language -> neurons.
         category_counts: set -> "specific" / "related" / "agnostic" -> distinct neurons.
-        overlap: language -> [i][j] Jaccard index between the sets i and j.
+        overlap: language -> [i][j] Jaccard index between the sets i and j (None
+            where their models' shapes differ: neuron indices name different things).
         per_layer: set -> category -> distinct neurons per layer.
+        shapes: set -> (layers, neurons per layer) of its model.
+        depth: set -> share of its language neurons (specific + related) in each
+            fifth of the model's depth, bottom first.
         phases: set -> the four phases located from its language neurons per layer.
         stability: set -> language -> split-half Jaccard recorded with the set (None:
             the set does not record it).
@@ -43,26 +51,28 @@ class Comparison:
     languages: list[str]
     counts: dict[str, dict[str, int]]
     category_counts: dict[str, dict[str, int]]
-    overlap: dict[str, list[list[float]]]
+    overlap: dict[str, list[list[float | None]]]
     per_layer: dict[str, dict[str, list[int]]]
     phases: dict[str, Phases]
     stability: dict[str, dict[str, float] | None]
+    shapes: dict[str, tuple[int, int]]
+    depth: dict[str, list[float]]
+
+    @property
+    def one_shape(self) -> bool:
+        """All sets were made for models of one shape (layer by layer comparable)."""
+        return len(set(self.shapes.values())) == 1
+
+    def share(self, name: str, lang: str) -> float:
+        """Neurons of ``lang`` in set ``name`` as a share of its model's neurons."""
+        layers, width = self.shapes[name]
+        return self.counts[name].get(lang, 0) / (layers * width)
 
 
 def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
-    """Compare ``sets`` (name -> set).
-
-    Raises:
-        ShapeMismatchError: the sets were made for models of different shapes.
-    """
+    """Compare ``sets`` (name -> set), of one model or of several."""
     names = list(sets)
-    shapes = {(s.num_layers, s.neurons_per_layer) for s in sets.values()}
-    if len(shapes) > 1:
-        raise ShapeMismatchError(
-            "sets of different model shapes: "
-            + ", ".join(f"{n} {s.num_layers} x {s.neurons_per_layer}" for n, s in sets.items())
-        )
-    layers, width = shapes.pop()
+    shapes = {name: (s.num_layers, s.neurons_per_layer) for name, s in sets.items()}
     languages = [
         lang
         for lang in next(iter(sets.values())).languages
@@ -71,6 +81,7 @@ def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
     per_layer: dict[str, dict[str, list[int]]] = {}
     category_counts: dict[str, dict[str, int]] = {}
     for name, chosen in sets.items():
+        layers, width = shapes[name]
         split = categories({lang: dict(layers_) for lang, layers_ in chosen.languages.items()})
         per_layer[name] = {}
         for category in CATEGORIES:
@@ -83,7 +94,12 @@ def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
         category_counts[name]["agnostic"] = layers * width - len(language_neurons)
     overlap = {
         lang: [
-            [jaccard(sets[a].languages[lang], sets[b].languages[lang]) for b in names]
+            [
+                jaccard(sets[a].languages[lang], sets[b].languages[lang])
+                if shapes[a] == shapes[b]
+                else None
+                for b in names
+            ]
             for a in names
         ]
         for lang in languages
@@ -94,9 +110,33 @@ def compare(sets: Mapping[str, NeuronSet]) -> Comparison:
         name: s.statistics.split_half_jaccard if s.statistics is not None else None
         for name, s in sets.items()
     }
+    depth = {name: _by_depth(layer_totals(per_layer[name])) for name in names}
     return Comparison(
-        names, languages, counts, category_counts, overlap, per_layer, phases, stability
+        names,
+        languages,
+        counts,
+        category_counts,
+        overlap,
+        per_layer,
+        phases,
+        stability,
+        shapes,
+        depth,
     )
+
+
+def _by_depth(per_layer: Sequence[int]) -> list[float]:
+    """Shares of ``per_layer``'s total in each of ``DEPTH_BINS`` equal bins of relative depth.
+
+    Layer i sits at relative depth (i + 1/2) / layers, so each layer falls in
+    exactly one bin whatever the model's number of layers.
+    """
+    layers = len(per_layer)
+    bins = [0] * DEPTH_BINS
+    for i, count in enumerate(per_layer):
+        bins[min(DEPTH_BINS - 1, int((i + 0.5) / layers * DEPTH_BINS))] += count
+    total = sum(bins)
+    return [b / total if total else 0.0 for b in bins]
 
 
 def labels(paths: Sequence[Path]) -> list[str]:
@@ -142,6 +182,19 @@ def render(result: Comparison) -> str:
             [[n, *(str(result.counts[n].get(lang, 0)) for lang in langs)] for n in names],
         ),
         "",
+        "as a share of the model's neurons (%)",
+        table(
+            ["set", "layers x neurons", *langs],
+            [
+                [
+                    n,
+                    "{} x {}".format(*result.shapes[n]),
+                    *(f"{100 * result.share(n, lang):.2f}" for lang in langs),
+                ]
+                for n in names
+            ],
+        ),
+        "",
         "neurons per category (distinct neurons)",
         table(["set", "specific", "related", "agnostic"], _category_rows(result)),
     ]
@@ -155,8 +208,13 @@ def render(result: Comparison) -> str:
                 [[n, *(_rate(result.stability[n], lang) for lang in langs)] for n in stable],
             ),
         ]
-    if len(names) > 1:
-        pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    pairs = [
+        (i, j)
+        for i in range(len(names))
+        for j in range(i + 1, len(names))
+        if result.shapes[names[i]] == result.shapes[names[j]]
+    ]
+    if pairs:
         parts += [
             "",
             "Jaccard overlap per language",
@@ -186,6 +244,24 @@ def render(result: Comparison) -> str:
             ],
         ),
     ]
+    fifths = [f"{100 * k // DEPTH_BINS}-{100 * (k + 1) // DEPTH_BINS} %" for k in range(DEPTH_BINS)]
+    parts += [
+        "",
+        "language neurons by relative depth (share in each fifth of the layers, bottom first)",
+        table(
+            ["set", *fifths, "bottom + top"],
+            [
+                [
+                    n,
+                    *(f"{share:.2f}" for share in result.depth[n]),
+                    f"{result.depth[n][0] + result.depth[n][-1]:.2f}",
+                ]
+                for n in names
+            ],
+        ),
+    ]
+    if not result.one_shape:
+        return "\n".join(parts)
     layers = len(next(iter(result.per_layer.values()))["specific"])
     parts += [
         "",

@@ -14,6 +14,8 @@ def layer_distribution(result: Comparison, path: Path) -> None:
     """Plot language-specific and language-related neurons per layer for every set.
 
     Dotted lines in a set's colour mark where its phases (:mod:`langneurons.neurons.phases`) begin.
+    Sets of models of different shapes share the axes by relative depth (layer + 1/2
+    over layers) and by share of each layer's neurons, one line per set.
     """
     import matplotlib
 
@@ -24,14 +26,21 @@ def layer_distribution(result: Comparison, path: Path) -> None:
     for axis, category in zip(axes, ("specific", "related"), strict=True):
         for name in result.names:
             counts = result.per_layer[name][category]
-            (line,) = axis.plot(range(len(counts)), counts, marker="o", markersize=3, label=name)
+            layers, width = result.shapes[name]
+            if result.one_shape:
+                x, y = [float(i) for i in range(layers)], [float(c) for c in counts]
+            else:
+                x = [(i + 0.5) / layers for i in range(layers)]
+                y = [100 * c / width for c in counts]
+            (line,) = axis.plot(x, y, marker="o", markersize=3, label=name)
             for span in list(result.phases[name].ranges.values())[1:]:
                 if span is not None:
-                    axis.axvline(span[0] - 0.5, color=line.get_color(), linestyle=":", alpha=0.7)
+                    start = span[0] - 0.5 if result.one_shape else span[0] / layers
+                    axis.axvline(start, color=line.get_color(), linestyle=":", alpha=0.7)
         axis.set_title(f"language-{category} neurons")
-        axis.set_xlabel("layer")
+        axis.set_xlabel("layer" if result.one_shape else "relative depth (layer + 1/2) / layers")
         axis.grid(alpha=0.3)
-    axes[0].set_ylabel("neurons")
+    axes[0].set_ylabel("neurons" if result.one_shape else "% of the layer's neurons")
     axes[1].legend(fontsize=8)
     _save(figure, path)
 
