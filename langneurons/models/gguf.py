@@ -70,6 +70,7 @@ def package_of(alias: str, entry: dict[str, Any]) -> GgufPackage:
     Raises:
         ConfigError: chunk packages without the version and sha256 that pin them.
     """
+    entry = {key: value for key, value in entry.items() if key != "about"}  # for the page
     if "parts" not in entry:
         return GgufPackage(alias=alias, **entry)
     if not entry.get("version") or not entry.get("sha256"):

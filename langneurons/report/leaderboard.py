@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from langneurons.atomic_write import atomic_write_text
 from langneurons.errors import ConfigError, FormatError
+from langneurons.models.handle import described
 from langneurons.report import results as results_format
 from langneurons.report.submission import (
     SubmissionError,
@@ -221,6 +222,21 @@ def markdown(found: list[Entry], tasks: list[str]) -> str:
         lines.append("| " + " | ".join(cells) + " |")
     if not found:
         lines.append("| " + " | ".join(["-", "no entries yet"] + [""] * (len(header) - 2)) + " |")
+    else:
+        lines += [
+            "",
+            "## Models",
+            "",
+            "Layers x neurons per layer and dtype as the results files record them; parameters,",
+            "tuning and weights as `langneurons/models/aliases.yaml` describes the alias.",
+            "",
+            "| " + " | ".join(MODEL_COLUMNS) + " |",
+            "|" + "---|" * len(MODEL_COLUMNS),
+            *(
+                "| " + " | ".join(markdown_text(row[c]) for c in MODEL_COLUMNS) + " |"
+                for row in models(found)
+            ),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -300,11 +316,44 @@ def _finite(data: Any) -> Any:
     return data
 
 
+def models(found: list[Entry]) -> list[dict[str, str]]:
+    """One row of facts per model the entries ran, in the order of first appearance.
+
+    Family, layers x neurons and dtype are what the results files record; the
+    parameters, tuning and weights are what ``aliases.yaml`` says of an alias
+    (``-`` for a model it does not describe).
+    """
+    rows: dict[str, dict[str, str]] = {}
+    for entry in found:
+        model = entry.results.model
+        name = str(model.get("name", "?"))
+        row = rows.setdefault(
+            name,
+            {
+                "model": name,
+                "family": str(model.get("family", "?")),
+                "shape": f"{model.get('num_layers', '?')} x {model.get('neurons_per_layer', '?')}",
+                "dtype": "",
+                "parameters": "-",
+                "tuning": "-",
+                "weights": "-",
+            }
+            | described(name, str(model.get("source", ""))),
+        )
+        dtypes = {*filter(None, row["dtype"].split(", ")), str(model.get("dtype", "?"))}
+        row["dtype"] = ", ".join(sorted(dtypes))
+    return list(rows.values())
+
+
+MODEL_COLUMNS = ("model", "family", "parameters", "tuning", "weights", "shape", "dtype")
+
+
 def page(found: list[Entry], tasks: list[str]) -> str:
     """The static ``index.html``: the data and the script that draws it."""
     data = {
         "tasks": tasks,
         "headlines": {name: _describe(found, name) for name in tasks},
+        "models": models(found),
         "rows": [_row(entry, tasks) for entry in found],
         "details": [_detail(entry) for entry in found],
     }

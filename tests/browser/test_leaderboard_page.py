@@ -6,6 +6,7 @@ of the detail view is saved under ``test-artifacts/`` (kept by CI, ignored by gi
 """
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -62,9 +63,42 @@ def test_filters_keep_matching_rows(page):
     assert page.locator("#count").inner_text() == "1 of 4 entries"
 
 
+def matrix_row(tab, method):
+    return tab.locator("#matrix-rows tr", has_text=method).first.locator("td").all_inner_texts()
+
+
+def test_the_matrix_view_shows_each_method_by_model_and_switches_task(page):
+    header = page.locator("#matrix-header th").all_inner_texts()
+    assert header == ["method", "gemma-3-270m", "smollm2-135m"]
+    assert page.locator("#matrix-task").input_value() == "ablation_perplexity"
+    # specificity = score: lape 1.0 on gemma, the best there (bold); lape 1.0 on smollm2 too
+    assert matrix_row(page, "lape") == ["lape", "1.000", "1.000"]
+    assert matrix_row(page, "random") == ["random", "0.100", "-"]
+    assert page.locator("#matrix-rows td.best").all_inner_texts() == ["1.000", "1.000"]
+    page.select_option("#matrix-task", "steering")  # mean success = score / 2
+    assert matrix_row(page, "frequency") == ["frequency", "0.250", "-"]
+    assert matrix_row(page, "lape") == ["lape", "0.500", "0.500"]
+
+
+def test_the_model_facts_come_from_the_files_and_the_alias_they_ran(page):
+    rows = [tr.locator("td").all_inner_texts() for tr in page.locator("#models-rows tr").all()]
+    assert rows[0] == [
+        "gemma-3-270m",
+        "gemma3",
+        "268M",
+        "base",
+        "dequantised from Q4_K_M",
+        "4 x 8",
+        "float32",
+    ]
+    # a file that names smollm2-135m but ran another source gets no alias facts
+    assert rows[1][:5] == ["smollm2-135m", "gemma3", "-", "-", "-"]
+
+
 def test_a_row_opens_its_detail_view_with_the_heatmap(page):
     page.locator("#rows tr").first.click()
     assert page.locator("#detail").is_visible()
+    assert page.locator("#detail-command code").inner_text().startswith("pytest benchmark/ --model")
     assert (
         page.locator('[data-task="ablation_perplexity"] rect').count() == 81
     )  # 9 x 9 ablation cells
@@ -93,6 +127,12 @@ def test_the_repositorys_leaderboard_shows_every_filed_entry():
         cell = tab.locator('[data-task="ablation_perplexity"] rect title').first
         assert cell.text_content().endswith("(95 %)")
         assert tab.locator('[data-task="steering"] line.interval').count() == 16
+        # every headline score of a filed entry carries its interval, in the table and the matrix
+        scores = tab.locator("#rows tr").first.locator("td").all_inner_texts()[4:8]
+        assert all(re.fullmatch(r"-?\d+\.\d{3} \[-?\d+\.\d{3}, -?\d+\.\d{3}\]", s) for s in scores)
+        assert "[" in tab.locator("#matrix-rows td.best").first.inner_text()
+        tab.select_option("#matrix-task", "steering")
+        assert "[" in tab.locator("#matrix-rows td.best").first.inner_text()
         assert tab.locator('.plot[data-task=""] polyline').count() > 0
         ARTIFACTS.mkdir(exist_ok=True)
         tab.screenshot(path=str(ARTIFACTS / "leaderboard-entries.png"), full_page=True)

@@ -30,8 +30,8 @@ def test_an_accepted_file_is_filed_byte_for_byte(tmp_path, board):
     [
         (lambda d: d["tasks"][0]["cells"][0]["metrics"].update(ratio=9.0), "edited after the run"),
         (
-            lambda d: d.update(format="langneurons.results/3"),
-            "has format 'langneurons.results/3'",
+            lambda d: d.update(format="langneurons.results/4"),
+            "has format 'langneurons.results/4'",
         ),
         (lambda d: d.pop("sha256"), "sha256: Field required"),
     ],
@@ -102,6 +102,11 @@ def test_pages_show_every_entry_and_follow_the_submissions(tmp_path, board):
     readme = (board / "README.md").read_text()
     assert "| 1.00 | gemma-3-270m | random | en,zh | 0.100 | 0.100 | 0.025 | 0.050 |" in readme
     assert "`pytest benchmark/ --model gemma-3-270m --neurons random`" in readme
+    models = readme.split("## Models")[1]
+    assert (
+        "| gemma-3-270m | gemma3 | 268M | base | dequantised from Q4_K_M | 4 x 8 | float32 |"
+        in models
+    )
     page = (board / "index.html").read_text()
     data = json.loads(page.split('id="data">')[1].split("</script>")[0])
     assert [r["method"] for r in data["rows"]] == ["random"]

@@ -157,12 +157,14 @@ def test_the_page_draws_text_with_text_content_only():
 def test_hostile_strings_keep_the_markdown_table_one_row_of_the_same_columns(tmp_path):
     board = tmp_path / "board"
     submit(entry(tmp_path / "in", hostile), board, TASKS)
-    lines = leaderboard.pages(board)["README.md"].splitlines()
-    table = [line for line in lines if line.startswith("|")]
-    header, _, *rows = table
-    assert len(rows) == 1
-    columns = len(re.split(r"(?<!\\)\|", header))
-    assert len(re.split(r"(?<!\\)\|", rows[0])) == columns
+    text = leaderboard.pages(board)["README.md"]
+    entries, models = text.split("## Models")  # the entries' table, then the models'
+    for part in (entries, models):  # each: a header, a rule and one row of its columns
+        header, _, *rows = [line for line in part.splitlines() if line.startswith("|")]
+        assert len(rows) == 1
+        columns = len(re.split(r"(?<!\\)\|", header))
+        assert len(re.split(r"(?<!\\)\|", rows[0])) == columns
+    rows = [line for line in entries.splitlines() if line.startswith("|")][2:]
     assert "<" not in rows[0].replace("\\<", "")
     assert "& " not in rows[0].replace("\\&", "")
     assert "``pytest a\\|b `c` \\| x \\| y \\| &amp; {{TITLE}} {{DATA}}``" in rows[0]
