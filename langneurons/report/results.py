@@ -80,7 +80,7 @@ class CellRecord(_Strict):
     )
     units: dict[str, list[float | None]] = Field(
         description="per-unit values (window, prompt, item or document) that the cell's "
-        "intervals resample ({} for kinds without them, and in files upgraded from "
+        "intervals resample, one list per name, all of one length ({} for kinds without them, and in files upgraded from "
         "results/2); null: not finite"
     )
 
@@ -91,6 +91,12 @@ class CellRecord(_Strict):
             raise ValueError(f"cell {self.id} passed with non-finite {', '.join(missing)}")
         if self.passed == bool(self.failures):
             raise ValueError(f"cell {self.id}: passed must be true exactly when failures is empty")
+        lengths = {name: len(values) for name, values in self.units.items()}
+        if len(set(lengths.values())) > 1:
+            found = ", ".join(f"{name} {n}" for name, n in lengths.items())
+            raise ValueError(
+                f"cell {self.id}: units of unequal lengths ({found}): one value per unit"
+            )
         for name, low in self.metrics.items():
             high = self.metrics.get(f"{name.removesuffix('_lo')}_hi")
             if name.endswith("_lo") and low is not None and high is not None and low > high:

@@ -124,9 +124,10 @@ def recomputed_summary(
         return dict(task_kind(task.kind).summarize(task, cell_results(cells)).scores)
     except KeyError as error:
         raise SubmissionError(
-            f"cannot recompute the summary: a cell lacks metric {error}"
+            f"cannot recompute the summary: a cell lacks metric or unit {error}"
         ) from None
-    except (TypeError, ValueError, ArithmeticError) as error:
+    except (TypeError, ValueError, ArithmeticError, IndexError) as error:
+        # IndexError: per-unit values of unequal lengths in a cell
         raise SubmissionError(f"cannot recompute the summary from the cells ({error})") from None
 
 

@@ -203,6 +203,33 @@ def test_an_edited_metric_no_longer_matches_the_summary(tmp_path):
     assert "cell 'ablate[en]-eval[en]': failed (" in lines[0] and "pass every check" in lines[0]
 
 
+def test_edited_units_no_longer_give_the_headline_interval_claimed(tmp_path):
+    def change(
+        data,
+    ):  # a window's ablated NLL halved: the interval the file claims no longer follows
+        cell = task(data, "ablation")["cells"][0]
+        cell["units"]["nll_ablated"][0] /= 2
+
+    lines = refused(tmp_path, change, "task 'ablation_perplexity': summary 'specificity_")
+    assert all("summary 'specificity_lo'" in line or "'specificity_hi'" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("edit", "reason"),
+    [
+        (lambda units: units["tokens"].pop(), "units of unequal lengths \\(tokens 7, nll 8"),
+        (lambda units: units.pop("nll_ablated"), "cannot recompute the summary"),
+        (lambda units: units.clear() or units.update(tokens=[]), "cannot recompute the summary"),
+    ],
+    ids=["short", "missing", "empty"],
+)
+def test_inconsistent_units_are_one_line(tmp_path, edit, reason):
+    def change(data):
+        edit(task(data, "ablation")["cells"][4]["units"])
+
+    assert len(refused(tmp_path, change, reason)) == 1
+
+
 def test_summary_keys_must_be_the_kinds(tmp_path):
     def change(data):
         summary = task(data, "steering")["summary"]
