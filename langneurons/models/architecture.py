@@ -35,6 +35,9 @@ class Architecture:
         width: neurons per layer, read from the model's config.
         logit_softcap: name of the config attribute holding the final logit
             soft-capping value, for families that apply one (Gemma 2, Gemma 3).
+        norm_offset: the final norm scales by ``weight + norm_offset``: 0 for
+            most families, 1 where the norm multiplies by ``1 + weight`` (Gemma's
+            RMSNorm), so that readers of the scale (token energy) need no branch.
     """
 
     family: str
@@ -44,6 +47,7 @@ class Architecture:
     unembed: str
     width: Callable[[Any], int]
     logit_softcap: str | None = None
+    norm_offset: float = 0.0
 
     def site_path(self, layer: int) -> str:
         """Return the module path of the neuron site in ``layer``."""

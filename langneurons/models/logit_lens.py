@@ -14,6 +14,9 @@ the passes over it (softmax, gathers, entropy) cost more than the product;
 ``final_states`` gives the states the model's own head reads, with the head run on
 no position, for perplexities scored the same way.
 
+:class:`TokenEnergy` measures how much of a state lies along the unembedding's
+token directions, the paper's third curve beside the probabilities and entropy.
+
 Reference: Wendler et al. 2024, ``llamawrapper.py`` (``latents_all_layers`` and
 ``load_unemb_only``: the outputs of all decoder layers, then ``norm`` and
 ``lm_head``), in github.com/epfl-dlab/llm-latent-language.
@@ -264,3 +267,83 @@ def _reduce(
     moments = (scale * (weighted + (peaks - best) * sums)).sum(0)
     top = tops.gather(0, peaks.argmax(0, keepdim=True)).squeeze(0)
     return Readout(logsumexp, picked, top, total.log() - moments / total)
+
+
+@dataclass(frozen=True)
+class TokenEnergy:
+    """Token energy of residual-stream states (Wendler et al. 2024).
+
+    ``Translation.ipynb`` of github.com/epfl-dlab/llm-latent-language (commit
+    d0e4f29, source lines 171-184 and 581-601): with ``U_n`` the unembedding's
+    rows, scaled per hidden dimension by the final norm's weight and L2-normalised,
+    the energy of a state ``h`` is ``sqrt(mean_t (U_n[t] . h/|h|)^2) / avgUU``
+    over the ``V`` tokens ``t``, where ``avgUU = sqrt(sum((U_n^T U_n)^2)) / V`` is
+    the root mean square of ``U_n[s] . U_n[t]`` over all pairs of tokens: a state
+    along a token's own direction has energy 1 on average (in squares). With
+    ``G = U_n^T U_n`` that is ``sqrt(V h^T G h) / (|h| |G|_F)``, so a state costs
+    a ``hidden x hidden`` product instead of one with the whole vocabulary, and
+    ``G`` is built once per model.
+
+    Differences from the notebook, which studied Llama-2 (RMSNorm) only: the scale
+    is ``weight + norm_offset`` (Gemma's RMSNorm multiplies by ``1 + weight``);
+    for LayerNorm families (GPT-2, OPT, BLOOM, Falcon, GPT-NeoX, XGLM) the LayerNorm
+    weight is folded in as the scale, and its centring and bias are left out, as
+    is any bias of the unembedding. Rows that are all zero (a padding token's
+    embedding, tied to the unembedding) have no direction: the notebook would
+    divide by zero and give NaN; here they are left out, of ``V`` too.
+
+    Attributes:
+        gram: ``U_n^T U_n``, [hidden, hidden] float64 on the CPU.
+        vocabulary: ``V``, the unembedding's rows that are not all zero.
+    """
+
+    gram: torch.Tensor
+    vocabulary: int
+
+    @classmethod
+    def of(cls, model: nn.Module, architecture: Architecture) -> TokenEnergy:
+        """Build ``G`` from the model's unembedding and final-norm scale.
+
+        Rows are normalised in float32 a slice at a time, and their products
+        summed in float64, so that no float64 copy of the unembedding is made.
+
+        Raises:
+            UnsupportedModelError: the unembedding is not a linear layer, or the
+                final norm has no weight.
+        """
+        import torch
+
+        norm, unembed = output_head(model, architecture)
+        weight = getattr(norm, "weight", None)
+        if not isinstance(unembed, torch.nn.Linear) or not isinstance(weight, torch.Tensor):
+            raise UnsupportedModelError(
+                f"{type(model).__name__}: token energy needs a linear unembedding and a "
+                f"final norm with a weight, not {type(unembed).__name__} and "
+                f"{type(norm).__name__}"
+            )
+        hidden = unembed.weight.shape[1]
+        scale = (weight.detach().float() + architecture.norm_offset).to(unembed.weight.device)
+        step = max(1, _BLOCK_BYTES // (4 * hidden))
+        gram = torch.zeros(hidden, hidden, dtype=torch.float64, device=scale.device)
+        vocabulary = 0
+        with torch.inference_mode():
+            for first in range(0, unembed.weight.shape[0], step):
+                rows = unembed.weight[first : first + step].float() * scale
+                lengths = rows.norm(dim=1, keepdim=True)
+                kept = lengths.squeeze(1) > 0
+                rows = rows[kept] / lengths[kept]
+                gram += (rows.t() @ rows).double()
+                vocabulary += int(kept.sum())
+        return cls(gram.cpu(), vocabulary)
+
+    def energy(self, states: torch.Tensor) -> torch.Tensor:
+        """Token energy of each row of ``states`` [rows, hidden]: [rows] float64.
+
+        Scale invariant: a state counts only by its direction.
+        """
+        import torch
+
+        unit = torch.nn.functional.normalize(states.detach().cpu().double(), dim=1)
+        square = ((unit @ self.gram) * unit).sum(-1).clamp_min(0)
+        energy: torch.Tensor = (self.vocabulary * square).sqrt() / torch.linalg.norm(self.gram)
+        return energy

@@ -1,6 +1,7 @@
 """The pytest plugin, driven by pytester against a tiny local model and text corpus."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -234,6 +235,11 @@ checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false
     }
     fr_zh = cells["translation[fr>zh]"]
     assert len(fr_zh["curves"]["p_target"]) == 2  # one value per layer of the tiny model
+    for cell in cells.values():
+        if cell["id"] != "probe[language]":
+            energy, band = cell["curves"]["energy"], cell["curves"]["energy_band"]
+            assert len(energy) == len(band) == 2
+            assert all(isinstance(v, float) and math.isfinite(v) and v >= 0 for v in energy + band)
     assert {"target_drop", "control_drop", "latent_peak_layer"} <= set(fr_zh["metrics"])
     assert (
         "p_latent" not in cells["translation[de>en]"]["curves"]
@@ -246,6 +252,7 @@ checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false
     figures = sorted(p.name.split(".", 1)[1] for p in (pytester.path / "out").glob("*.png"))
     assert figures == [
         "latent.cloze.png",
+        "latent.energy.png",
         "latent.probe.png",
         "latent.repetition.png",
         "latent.translation.png",

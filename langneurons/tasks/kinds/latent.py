@@ -5,9 +5,12 @@ repetition and cloze prompts (:mod:`langneurons.tasks.latent_prompts`) and find 
 English answer ahead in the middle layers before the target answer takes over.
 Cells ``translation[S>T]``, ``repetition[T]`` and ``cloze[T]`` report, per layer,
 the probabilities of the target and English answers with 95 % bands, entropy,
-logit-lens accuracy and the latent-English rate (:mod:`langneurons.tasks.latent_readout`); the
-summary numbers are the English peak (layer and probability), the first layer
-from that peak on where the target is ahead, and the final-layer accuracy.
+logit-lens accuracy, the latent-English rate (:mod:`langneurons.tasks.latent_readout`)
+and the token energy of the residual stream with its band (``energy``: how much of
+the state lies along the unembedding's token directions,
+:class:`~langneurons.models.logit_lens.TokenEnergy`); the summary numbers are the
+English peak (layer and probability), the first layer from that peak on where the
+target is ahead, and the final-layer accuracy.
 
 With ``ablate``, each cell runs again with the target language's neurons zeroed at
 every position (as the LAPE reference ``ppl.py`` does; the ablation task keeps BOS
@@ -29,8 +32,10 @@ English); best probe accuracy >= ``min_probe_accuracy``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from itertools import cycle
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -38,7 +43,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from langneurons.columns import estimate, table
 from langneurons.models.interventions import ablate
-from langneurons.models.logit_lens import state_batches
+from langneurons.models.logit_lens import TokenEnergy, state_batches
 from langneurons.neurons.controls import matched_random
 from langneurons.tasks.answer_tokens import AnswerTokens
 from langneurons.tasks.checks import Checks, Rule, cell_id_is, cell_id_is_not, failures
@@ -255,10 +260,11 @@ class Latent:
     def figures(
         self, task: TaskSpec[LatentSpec], results: Mapping[str, CellResult]
     ) -> list[Figure]:
-        """Per prompt kind, the per-layer curves of its cells (Wendler et al. 2024's style); the probe.
+        """Per prompt kind, its cells' per-layer curves (Wendler et al. 2024's style); energy; probe.
 
-        Solid: the unmodified model (target blue, English orange) with 95 % bands;
-        dashed: the same with the target language's neurons ablated.
+        Lens curves solid: the unmodified model (target blue, English orange) with
+        95 % bands; dashed: the same with the target language's neurons ablated. The
+        energy figure has a panel per prompt kind and a curve per cell, with bands.
         """
         figures = []
         for kind in PROMPT_KINDS:
@@ -268,6 +274,9 @@ class Latent:
                     Panel(cell_id, _lens_series(r), "probability") for cell_id, r in mine.items()
                 ]
                 figures.append(Figure(kind, panels))
+        energy = _energy_panels(results)
+        if energy:
+            figures.append(Figure("energy", energy))
         if PROBE in results:
             probe = results[PROBE]
             curve = Series(probe.curves["probe_accuracy"], "accuracy", "tab:green", markers=True)
@@ -293,6 +302,36 @@ def _lens_series(result: CellResult) -> list[Series]:
             )
     return series
 
+
+def _energy_panels(results: Mapping[str, CellResult]) -> list[Panel]:
+    """A panel per prompt kind, a curve per cell; cells of results files without the curve are skipped."""
+    panels = []
+    for kind in PROMPT_KINDS:
+        mine = {
+            k: r for k, r in results.items() if k.startswith(f"{kind}[") and "energy" in r.curves
+        }
+        if mine:
+            series = [
+                Series(r.curves["energy"], cell_id, colour, r.curves["energy_band"])
+                for (cell_id, r), colour in zip(mine.items(), cycle(_TAB_COLOURS), strict=False)
+            ]
+            panels.append(Panel(kind, series, "token energy"))
+    return panels
+
+
+#: matplotlib's tab colours, in its order; cells beyond ten repeat them
+_TAB_COLOURS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:red",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:gray",
+    "tab:olive",
+    "tab:cyan",
+)
 
 PROBE = "probe[language]"
 
@@ -461,6 +500,17 @@ class _Evaluator:
                 label,
             )
 
+    @property
+    def token_energy(self) -> TokenEnergy:
+        """The model's :class:`TokenEnergy`, built once per model for every task and neuron set."""
+        handle = self.context.handle
+        key = ("token_energy", handle.info.name)
+        if key not in self.context.shared:
+            with self.context.timings.phase("token energy"):
+                self.context.shared[key] = TokenEnergy.of(handle.model, handle.architecture)
+        energy: TokenEnergy = self.context.shared[key]
+        return energy
+
     def lens_cell(self, cell: Cell) -> CellResult:
         """The cell's metrics and curves; :meth:`Latent.failures` judges them."""
         target = cell.params["target"]
@@ -477,6 +527,7 @@ class _Evaluator:
             "entropy": lens.mean("entropy"),
             "accuracy": lens.mean("top1_target"),
         }
+        curves |= self._energy_curves(lens)
         for name, lens_measure in (
             ("final_accuracy", "top1_target"),
             ("final_target_prob", "p_target"),
@@ -504,6 +555,14 @@ class _Evaluator:
             return CellResult(metrics, curves=curves)
         ablation, units = self._ablation(items, lens, target, curves, picks)
         return CellResult(metrics | ablation, curves=curves, units=units)
+
+    def _energy_curves(self, lens: Lens) -> dict[str, list[float]]:
+        """Mean token energy over items per layer, and the same 95 % band as :meth:`Lens.band`."""
+        items, layers, hidden = lens.states.shape
+        energy = self.token_energy.energy(lens.states.reshape(items * layers, hidden))
+        values = energy.reshape(items, layers)
+        band = (1.96 * values.std(0) / math.sqrt(items)).tolist() if items > 1 else [0.0] * layers
+        return {"energy": values.mean(0).tolist(), "energy_band": band}
 
     def _ablation(
         self,
