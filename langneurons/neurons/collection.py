@@ -16,7 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from langneurons.models.hooks import attached
 from langneurons.neurons.sharding import WHOLE, Share
-from langneurons.neurons.statistics import HISTOGRAM_BINS, HISTOGRAM_EDGES, ActivationStats
+from langneurons.neurons.statistics import (
+    HISTOGRAM_BINS,
+    HISTOGRAM_EDGES,
+    UNIT_TOKENS,
+    ActivationStats,
+)
 from langneurons.text.windows import Window, batches, stream_windows
 
 if TYPE_CHECKING:
@@ -36,6 +41,7 @@ def collect(
     progress: bool = True,
     histograms: bool = False,
     share: Share = WHOLE,
+    unit_means: bool = False,
 ) -> ActivationStats:
     """Run the model over each language's paragraphs and accumulate statistics.
 
@@ -52,6 +58,9 @@ def collect(
             counts per neuron and language).
         share: collect only these batches (numbered over all languages in order);
             a part is recorded as ``provenance["shard"]``.
+        unit_means: also keep the mean activation of every unit of ``UNIT_TOKENS``
+            tokens (Kojima et al.'s average precision; 4 bytes per neuron and unit,
+            so memory grows with the text: about 4.6 kB per token on gemma-3-270m).
     """
     import torch
     from tqdm.auto import tqdm
@@ -64,11 +73,12 @@ def collect(
     sums_sq = torch.zeros((2, *shape), dtype=torch.float64)
     tokens = torch.zeros((2, len(corpus)), dtype=torch.int64)
     bins = torch.zeros((*shape, HISTOGRAM_BINS), dtype=torch.int64) if histograms else None
+    units: list[tuple[torch.Tensor, int, list[int]]] = []  # (means, language, halves)
     base = handle.model.base_model
     started = time.perf_counter()
     numbering = _Numbering(share)
     for k, (lang, paragraphs) in enumerate(corpus.items()):
-        acc = Accumulators(layers, width, histograms)
+        acc = Accumulators(layers, width, histograms, unit_means)
         where = f"{lang} statistics text"
         stream = stream_windows(handle.tokenizer, paragraphs, window, max_tokens, where)
         expected = None if max_tokens is None or share != WHOLE else max_tokens
@@ -88,6 +98,8 @@ def collect(
             bins[k] = (acc.stacked("bins", 0) + acc.stacked("bins", 1)).reshape(
                 layers, width, HISTOGRAM_BINS
             )
+        if unit_means:
+            units.append((acc.unit_means(), k, acc.unit_halves))
     elapsed = time.perf_counter() - started
     info = dict(provenance or {})
     info.update(
@@ -107,7 +119,26 @@ def collect(
         half_over_zero=over_zero[0],
         half_sums=sums[0],
         half_sums_sq=sums_sq[0],
+        **(_unit_fields(units, layers, width) if unit_means else {}),
     )
+
+
+def _unit_fields(
+    units: list[tuple[torch.Tensor, int, list[int]]], layers: int, width: int
+) -> dict[str, torch.Tensor]:
+    """The unit tensors of :class:`ActivationStats` from each language's unit means."""
+    import torch
+
+    empty = torch.zeros((0, layers, width))
+    return {
+        "unit_means": torch.cat([empty, *(means for means, _, _ in units)]),
+        "unit_languages": torch.tensor(
+            [k for means, k, _ in units for _ in range(means.shape[0])], dtype=torch.int64
+        ),
+        "unit_halves": torch.tensor(
+            [h for _, _, halves in units for h in halves], dtype=torch.int64
+        ),
+    }
 
 
 class _Numbering:
@@ -149,6 +180,8 @@ def accumulate(
             base(input_ids=torch.tensor([w.ids for w in batch], device=device), use_cache=False)
             for r, window in enumerate(batch):
                 acc.tokens[(number + r) % 2] += window.text_tokens
+                if acc.keep_units:
+                    acc.unit_halves += [(number + r) % 2] * (window.text_tokens // UNIT_TOKENS)
             done(sum(w.text_tokens for w in batch))
 
 
@@ -161,13 +194,18 @@ class Accumulators:
 
     TOTALS = ("over_zero", "sums", "sums_sq")
 
-    def __init__(self, layers: int, width: int, histograms: bool) -> None:
+    def __init__(self, layers: int, width: int, histograms: bool, keep_units: bool = False) -> None:
         self.number = 0
         self.skip = 0
         self.positions = 0
         self.width = width
         self.histograms = histograms
+        self.keep_units = keep_units
         self.tokens = [0, 0]
+        #: per layer, each batch's unit means [units, neurons] on the CPU, in window order
+        self.units: list[list[torch.Tensor]] = [[] for _ in range(layers)]
+        #: the half of each unit's window, in the same order
+        self.unit_halves: list[int] = []
         self.scratch: dict[torch.device, torch.Tensor] = {}
         self.totals: dict[str, tuple[list[Any], list[Any]]] = {
             name: ([None] * layers, [None] * layers) for name in (*self.TOTALS, "bins")
@@ -199,6 +237,8 @@ class Accumulators:
         act = self._scratch(rows)
         over_zero = torch.gt(rows, 0, out=act).sum(1).long()
         sums = act.copy_(rows).sum(1)
+        if self.keep_units:
+            self.units[layer].append(self._unit_means(act).reshape(-1, self.width).cpu())
         sums_sq = act.square_().sum(1)
         for half in (0, 1):
             first = (half - self.number) % 2  # rows r with (number + r) % 2 == half
@@ -214,6 +254,21 @@ class Accumulators:
             for name, value in totals.items():
                 running = self.totals[name][half]
                 running[layer] = value if running[layer] is None else running[layer] + value
+
+    @staticmethod
+    def _unit_means(act: torch.Tensor) -> torch.Tensor:
+        """Mean activation of each unit of ``UNIT_TOKENS`` positions, [windows, units, neurons]."""
+        windows, positions, width = act.shape
+        units = positions // UNIT_TOKENS
+        kept = act[:, : units * UNIT_TOKENS]
+        return kept.reshape(windows, units, UNIT_TOKENS, width).mean(2)
+
+    def unit_means(self) -> torch.Tensor:
+        """Every unit's mean activation, [units, layers, neurons] float32."""
+        import torch
+
+        per_layer = [torch.cat([torch.zeros(0, self.width), *rows]) for rows in self.units]
+        return torch.stack(per_layer, dim=1)
 
     def _scratch(self, like: torch.Tensor) -> torch.Tensor:
         """A float32 tensor shaped as ``like`` on its device, reused while shapes stay the same.

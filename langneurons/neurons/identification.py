@@ -58,6 +58,8 @@ class Method:
         reference: the paper and reference implementation it reproduces.
         categories: record language-specific (one language) and
             language-related (several) neurons as categories.
+        unit_means: the method reads the unit means, so the statistics pass
+            keeps them.
     """
 
     name: str
@@ -65,6 +67,7 @@ class Method:
     select: Callable[[ActivationStats, Mapping[str, object]], Identified]
     reference: str
     categories: bool = False
+    unit_means: bool = False
 
 
 METHODS: Registry[Method] = Registry("method")
@@ -76,6 +79,7 @@ def register(
     select: Callable[[ActivationStats, P], Identified],
     reference: str,
     categories: bool = False,
+    unit_means: bool = False,
 ) -> Method:
     """Register a method whose ``select(stats, params)`` returns its selection and resolved params.
 
@@ -91,6 +95,7 @@ def register(
             given ones (``{}`` when none).
         reference: the paper and reference implementation it reproduces.
         categories: record language-specific and language-related categories.
+        unit_means: the method reads the unit means.
 
     Returns:
         The registered method.
@@ -104,7 +109,7 @@ def register(
         selection, resolved = select(stats, chosen)
         return selection, {**chosen.model_dump(), **resolved}
 
-    return METHODS.add(name, Method(name, params, run, reference, categories))
+    return METHODS.add(name, Method(name, params, run, reference, categories, unit_means))
 
 
 def parse_params(name: str, params: type[P], given: Mapping[str, object]) -> P:

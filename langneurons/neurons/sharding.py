@@ -130,7 +130,8 @@ def all_reduce(stats: ActivationStats) -> ActivationStats:
     """Sum every rank's share into the statistics of the whole pass, on every rank.
 
     Counts travel as int64 and sums as float64 (the accumulators' own dtypes);
-    the collection seconds are summed over the ranks.
+    unit means are gathered, rank after rank (Kojima et al.'s AP does not depend on
+    their order); the collection seconds are summed over the ranks.
     """
     import torch
     import torch.distributed as dist
@@ -138,6 +139,11 @@ def all_reduce(stats: ActivationStats) -> ActivationStats:
     device = _collective_device()
     summed = {}
     for name, tensor in statistics.tensors(stats).items():
+        if name in statistics.UNIT_TENSORS:
+            gathered: list[Any] = [None] * dist.get_world_size()
+            dist.all_gather_object(gathered, tensor)
+            summed[name] = torch.cat(gathered)
+            continue
         moved = tensor.to(device, copy=True)
         dist.all_reduce(moved)
         summed[name] = moved.cpu()
@@ -149,6 +155,9 @@ def all_reduce(stats: ActivationStats) -> ActivationStats:
 def merge(paths: Sequence[Path]) -> ActivationStats:
     """Sum the shard files at ``paths`` into the statistics a one-process run writes.
 
+    Unit means are concatenated, shard after shard: the same units as one
+    process's, in another order (nothing read from them depends on it).
+
     Every file is read and checked before anything is summed: each must be a
     shard (``provenance.shard``) of the same pass as the first (provenance other
     than the shard and its seconds, languages, tensors and their shapes), and
@@ -158,6 +167,8 @@ def merge(paths: Sequence[Path]) -> ActivationStats:
         FormatError: a file is not statistics, or not a shard.
         ConfigError: shards of different passes or counts, a shard twice or missing.
     """
+    import torch
+
     loaded = [(Path(path), statistics.load(path)) for path in paths]
     shares = [(path, _share_of(stats, path)) for path, stats in loaded]
     first_path, first = loaded[0]
@@ -193,7 +204,8 @@ def merge(paths: Sequence[Path]) -> ActivationStats:
     summed = dict(statistics.tensors(first))
     for _, stats in loaded[1:]:
         for name, tensor in statistics.tensors(stats).items():
-            summed[name] = summed[name] + tensor
+            joined = name in statistics.UNIT_TENSORS  # one row per unit: concatenated
+            summed[name] = torch.cat([summed[name], tensor]) if joined else summed[name] + tensor
     seconds = sum(float(stats.provenance.get("seconds", 0.0)) for _, stats in loaded)
     return statistics.with_tensors(first, summed, _whole(first.provenance, seconds))
 
@@ -239,7 +251,11 @@ def _comparable(stats: ActivationStats) -> dict[str, Any]:
         else:
             found[key] = value
     found["languages"] = list(stats.languages)
-    found["tensors"] = {name: list(t.shape) for name, t in statistics.tensors(stats).items()}
+    found["tensors"] = {
+        # the number of units is a share's own
+        name: list(t.shape[1:] if name in statistics.UNIT_TENSORS else t.shape)
+        for name, t in statistics.tensors(stats).items()
+    }
     return found
 
 

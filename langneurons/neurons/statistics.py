@@ -3,7 +3,11 @@
 For every neuron at the activation site: the number of text tokens with
 activation > 0 (LAPE's ``over_zero``), the sum and the sum of squares of its
 activation, and the token count; optionally a histogram of its activations (for
-percentiles). :mod:`langneurons.neurons.collection` computes them from a model.
+percentiles); optionally its mean activation over every unit of ``UNIT_TOKENS``
+consecutive tokens (what Kojima et al. 2024 rank by average precision, with
+sentences as the units). :mod:`langneurons.neurons.collection` computes them from
+a model. The unit means are the one field that is not a sum: shares of a pass
+concatenate them (:data:`UNIT_TENSORS`).
 
 Files use format ``langneurons.statistics/1`` (safetensors with JSON metadata).
 """
@@ -32,6 +36,11 @@ FORMAT = "langneurons.statistics/1"
 HISTOGRAM_EDGES = [10 ** (i / 8 - 3) for i in range(49)]
 HISTOGRAM_BINS = len(HISTOGRAM_EDGES) + 2
 
+#: Text tokens per unit of the unit means: a window's text is cut into units of this
+#: many consecutive tokens (a remainder shorter than one unit is left out), about a
+#: sentence, the unit of Kojima et al. 2024.
+UNIT_TOKENS = 32
+
 
 @dataclass(frozen=True)
 class ActivationStats:
@@ -55,6 +64,12 @@ class ActivationStats:
             between the halves, see :func:`langneurons.neurons.collection.accumulate`);
             the other half is the rest. Two disjoint halves of the corpus, for the
             split-half stability of a method (:meth:`halves`).
+        unit_means: [units, layers, neurons] float32, each unit's mean activation,
+            when collected with ``unit_means=True``. Kept whole, not binned: a
+            histogram of 1.33-wide bins changed half of Kojima et al.'s selection on
+            gemma-3-270m (docs/methods.md); they take 4 bytes x neurons per unit.
+        unit_languages: [units] int64, the index of each unit's language.
+        unit_halves: [units] int64, the half (0 or 1) of each unit's window.
     """
 
     languages: tuple[str, ...]
@@ -70,12 +85,16 @@ class ActivationStats:
     half_over_zero: torch.Tensor | None = None
     half_sums: torch.Tensor | None = None
     half_sums_sq: torch.Tensor | None = None
+    unit_means: torch.Tensor | None = None
+    unit_languages: torch.Tensor | None = None
+    unit_halves: torch.Tensor | None = None
 
     def halves(self) -> tuple[ActivationStats, ActivationStats] | None:
         """The statistics of the two halves of the windows, or None (not collected).
 
         Each half is a full ``ActivationStats`` of the same languages (no
-        histograms): any method identifies on it as on the whole.
+        activation histograms; unit means where collected): any method
+        identifies on it as on the whole.
         """
         if (
             self.half_tokens is None
@@ -93,6 +112,7 @@ class ActivationStats:
             self.half_sums,
             self.half_sums_sq,
             self.provenance,
+            **self._units_of_half(0),
         )
         second = ActivationStats(
             self.languages,
@@ -101,6 +121,7 @@ class ActivationStats:
             self.sums - self.half_sums,
             self.sums_sq - self.half_sums_sq,
             self.provenance,
+            **self._units_of_half(1),
         )
         return first, second
 
@@ -150,9 +171,34 @@ class ActivationStats:
         lower, upper = edges[bin_], edges[(bin_ + 1).clamp(max=len(edges) - 1)]
         return (lower + fraction * (upper - lower)).squeeze(-1)
 
+    def _units_of_half(self, half: int) -> dict[str, torch.Tensor]:
+        """The unit fields of one half's units (none where not collected)."""
+        if self.unit_means is None or self.unit_languages is None or self.unit_halves is None:
+            return {}
+        mine = self.unit_halves == half
+        return {
+            "unit_means": self.unit_means[mine],
+            "unit_languages": self.unit_languages[mine],
+            "unit_halves": self.unit_halves[mine],
+        }
+
+    def language_units(self, language: str) -> torch.Tensor:
+        """The unit means of ``language``, [units, layers, neurons] float32.
+
+        Raises:
+            FormatError: the statistics were collected without unit means.
+        """
+        if self.unit_means is None or self.unit_languages is None:
+            raise FormatError(
+                "these statistics have no unit means; collect them for a method that needs "
+                "them (kojima2024) or a unit value (unit_p50)"
+            )
+        mine: torch.Tensor = self.unit_means[self.unit_languages == self.languages.index(language)]
+        return mine
+
 
 #: The tensor fields of :class:`ActivationStats`, by their names in the file. Each is a
-#: sum over tokens, so the statistics of disjoint shares of a corpus add up.
+#: sum over tokens (or units), so the statistics of disjoint shares of a corpus add up.
 TENSORS = (
     "tokens",
     "over_zero",
@@ -165,7 +211,14 @@ TENSORS = (
     "half_over_zero",
     "half_sums",
     "half_sums_sq",
+    "unit_means",
+    "unit_languages",
+    "unit_halves",
 )
+#: the tensors with one row per unit: shares concatenate them instead of summing
+UNIT_TENSORS = ("unit_means", "unit_languages", "unit_halves")
+#: the tensors of the first half of the windows (see :meth:`ActivationStats.halves`)
+HALVES = ("half_tokens", "half_over_zero", "half_sums", "half_sums_sq")
 
 
 def tensors(stats: ActivationStats) -> dict[str, torch.Tensor]:
@@ -235,9 +288,7 @@ def load(path: Path) -> ActivationStats:
         found.get("sums"),
         found.get("sums_sq"),
         provenance,
-        found.get("prefix_tokens"),
-        found.get("prefix_over_zero"),
-        *(found.get(name) for name in TENSORS[6:]),
+        **{name: found.get(name) for name in TENSORS[4:]},
     )
     check(stats, f"statistics {path}")
     return _widened(stats)
@@ -254,6 +305,7 @@ def _widened(stats: ActivationStats) -> ActivationStats:
     wide = {
         name: tensor.to(torch.float64 if tensor.dtype.is_floating_point else torch.int64)
         for name, tensor in tensors(stats).items()
+        if name not in UNIT_TENSORS  # values, not sums; checked as float32 and int64
     }
     return with_tensors(stats, wide)
 
@@ -313,7 +365,7 @@ def check(stats: ActivationStats, where: str) -> None:
                 f"{where}: {name} is {tuple(tensor.shape)}; with {k} languages "
                 f"({', '.join(stats.languages)}) it must be {shape}"
             )
-        floating = name in ("sums", "sums_sq", "half_sums", "half_sums_sq")
+        floating = name in ("sums", "sums_sq", "half_sums", "half_sums_sq", "unit_means")
         if tensor.dtype.is_floating_point != floating or tensor.dtype == torch.bool:
             kind = "floating-point" if floating else "integer"
             raise FormatError(f"{where}: {name} is {tensor.dtype}; expected {kind} values")
@@ -321,9 +373,10 @@ def check(stats: ActivationStats, where: str) -> None:
         raise FormatError(f"{where}: sums and sums_sq come together (one of them is missing)")
     if (stats.prefix_tokens is None) != (stats.prefix_over_zero is None):
         raise FormatError(f"{where}: prefix_tokens and prefix_over_zero come together")
-    halves = [getattr(stats, name) for name in TENSORS[7:]]
+    halves = [getattr(stats, name) for name in HALVES]
     if any(h is not None for h in halves) and (stats.sums is None or None in halves):
         raise FormatError(f"{where}: the half_* tensors come together, and with sums and sums_sq")
+    _check_units(stats, where)
     pairs = [("over_zero", stats.tokens, stats.over_zero)]
     if stats.prefix_tokens is not None and stats.prefix_over_zero is not None:
         pairs.append(("prefix_over_zero", stats.prefix_tokens, stats.prefix_over_zero))
@@ -345,3 +398,41 @@ def check(stats: ActivationStats, where: str) -> None:
                     f"more than its {total} tokens; the counts do not belong to these token "
                     "totals"
                 )
+
+
+def _check_units(stats: ActivationStats, where: str) -> None:
+    """The unit tensors come together, one row per unit, of known languages and halves.
+
+    Raises:
+        FormatError: naming the tensor (and the language for too many units).
+    """
+    import torch
+
+    found = [getattr(stats, name) for name in UNIT_TENSORS]
+    if all(t is None for t in found):
+        return
+    means, languages, halves = found
+    if means is None or languages is None or halves is None:
+        raise FormatError(f"{where}: {', '.join(UNIT_TENSORS)} come together")
+    width = tuple(stats.over_zero.shape[1:])
+    if means.dim() != 3 or tuple(means.shape[1:]) != width:
+        raise FormatError(
+            f"{where}: unit_means is {tuple(means.shape)}; expected [units, {width[0]}, {width[1]}]"
+        )
+    if means.dtype != torch.float32 or not bool(torch.isfinite(means).all()):
+        raise FormatError(f"{where}: unit_means must be finite float32 values")
+    for name, tensor, bound in (
+        ("unit_languages", languages, len(stats.languages)),
+        ("unit_halves", halves, 2),
+    ):
+        if tensor.dtype != torch.int64 or tuple(tensor.shape) != (means.shape[0],):
+            raise FormatError(f"{where}: {name} must be int64, one per unit ({means.shape[0]})")
+        if means.shape[0] and (int(tensor.min()) < 0 or int(tensor.max()) >= bound):
+            raise FormatError(f"{where}: {name} holds a value outside 0..{bound - 1}")
+    per_language = torch.bincount(languages, minlength=len(stats.languages))
+    for i, lang in enumerate(stats.languages):
+        if int(per_language[i]) > int(stats.tokens[i]) // UNIT_TOKENS:
+            raise FormatError(
+                f"{where}: {int(per_language[i])} units of '{lang}', more than its "
+                f"{int(stats.tokens[i])} tokens hold; write the statistics again"
+            )

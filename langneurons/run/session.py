@@ -153,6 +153,14 @@ class BenchmarkSession:
         """Whether a task needs activation histograms (percentile steering values)."""
         return any(task.fields.needs_histograms() for task in self.tasks)
 
+    @property
+    def unit_means(self) -> bool:
+        """Whether a method (Kojima et al.'s AP) or a task (``unit_p50``) needs unit means."""
+        methods = [method(spec) for spec, path in self.files.items() if path is None]
+        return any(m.unit_means for m in methods) or any(
+            task.fields.needs_unit_means() for task in self.tasks
+        )
+
     @cached_property
     def shape(self) -> ModelShape:
         """The model's shape, read from its config (prepares a packaged model once).
@@ -272,6 +280,8 @@ class BenchmarkSession:
         }
         if self.histograms:
             fields["histograms"] = True
+        if self.unit_means:
+            fields["unit_means"] = True
         fields["halves"] = "alternate windows"  # older entries lack the split halves
         path = cache.statistics_path(info.name, cache.statistics_key(fields))
         provenance = {
@@ -283,7 +293,14 @@ class BenchmarkSession:
         }
 
         def compute(share: Share) -> ActivationStats:
-            return _collect(handle, texts, provenance, self.options, self.histograms, share)
+            return _collect(
+                handle,
+                texts,
+                provenance,
+                self.options,
+                (self.histograms, self.unit_means),
+                share,
+            )
 
         rank = sharding.rank_share(handle.model.device)
         with self.timings.phase("statistics"):
@@ -496,7 +513,7 @@ def _collect(
     texts: dict[str, list[str]],
     provenance: dict[str, Any],
     options: RunOptions,
-    histograms: bool,
+    histograms: tuple[bool, bool],
     share: Share,
 ) -> ActivationStats:
     from langneurons.neurons.collection import collect
@@ -508,6 +525,7 @@ def _collect(
         batch_size=options.batch_size,
         provenance=provenance,
         progress=options.progress and sharding.leads(),
-        histograms=histograms,
+        histograms=histograms[0],
         share=share,
+        unit_means=histograms[1],
     )

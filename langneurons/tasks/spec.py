@@ -64,6 +64,10 @@ class TaskFields(BaseModel):
         """Whether the task needs activation histograms in the statistics (percentiles)."""
         return False
 
+    def needs_unit_means(self) -> bool:
+        """Whether the task needs unit means in the statistics (unit percentiles)."""
+        return False
+
     def token_budget(self) -> int | None:
         """Text tokens the task scores per language, checked before the model loads."""
         return None

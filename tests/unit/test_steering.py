@@ -26,7 +26,13 @@ def stats_with_sums():
 
 @pytest.mark.parametrize(
     ("text", "statistic", "factor"),
-    [("mean", "mean", 1.0), ("2*mean", "mean", 2.0), ("p95", "p95", 1.0), ("1.5*p90", "p90", 1.5)],
+    [
+        ("mean", "mean", 1.0),
+        ("2*mean", "mean", 2.0),
+        ("p95", "p95", 1.0),
+        ("1.5*p90", "p90", 1.5),
+        ("unit_p50", "unit_p50", 1.0),
+    ],
 )
 def test_values_parse(text, statistic, factor):
     assert SteeringValue.parse(text) == SteeringValue(statistic, factor)
@@ -34,7 +40,7 @@ def test_values_parse(text, statistic, factor):
 
 @pytest.mark.parametrize("text", ["median", "mean*2", "p", "p100", "-1*mean"])
 def test_bad_values_say_what_to_write(text):
-    with pytest.raises(ConfigError, match="write mean, 2\\*mean, p95 or 1.5\\*p90"):
+    with pytest.raises(ConfigError, match="write mean, 2\\*mean, p95, 1.5\\*p90 or unit_p50"):
         SteeringValue.parse(text)
 
 
@@ -51,6 +57,11 @@ def test_values_for_a_language_without_statistics_are_refused():
 def test_percentiles_need_histograms():
     with pytest.raises(FormatError, match="no histograms"):
         steering_values(stats_with_sums(), {0: (1,)}, "zh", SteeringValue("p90"))
+
+
+def test_unit_percentiles_need_unit_means():
+    with pytest.raises(FormatError, match="no unit means"):
+        steering_values(stats_with_sums(), {0: (1,)}, "zh", SteeringValue.parse("unit_p50"))
 
 
 def test_percentile_interpolates_inside_its_bin():

@@ -1,5 +1,5 @@
 """Identification methods; importing this package registers them."""
 
-from langneurons.neurons.methods import frequency, lape, meandiff, random_set, zhang2025
+from langneurons.neurons.methods import frequency, kojima2024, lape, meandiff, random_set, zhang2025
 
-__all__ = ["frequency", "lape", "meandiff", "random_set", "zhang2025"]
+__all__ = ["frequency", "kojima2024", "lape", "meandiff", "random_set", "zhang2025"]

@@ -101,7 +101,7 @@ class SteeringSpec(TaskFields):
     max_new_tokens: int = Field(default=32, ge=1, description="greedy tokens per prompt")
     batch_size: int = Field(default=20, ge=1, description="prompts per generate call")
     value: str = Field(
-        default="mean", pattern=VALUE_PATTERN, description="mean, 2*mean, p95, 1.5*p90"
+        default="mean", pattern=VALUE_PATTERN, description="mean, 2*mean, p95, 1.5*p90, unit_p50"
     )
     positions: Literal["all", "generated"] = Field(
         default="all", description="steer every position, or generated ones only"
@@ -128,6 +128,10 @@ class SteeringSpec(TaskFields):
     def needs_histograms(self) -> bool:
         """Percentile values need statistics with histograms."""
         return SteeringValue.parse(self.value).percentile is not None
+
+    def needs_unit_means(self) -> bool:
+        """Unit percentiles (Kojima et al.'s median) need statistics with unit means."""
+        return SteeringValue.parse(self.value).unit_percentile is not None
 
 
 @dataclass(frozen=True)
