@@ -10,7 +10,7 @@ the same inputs and the task's inner loop in interleaved rounds (best of
   per layer zeroed from the first text position (the ablation task's loop);
 - ``steering``: greedy ``generate`` plain, and ``generation.generate`` with 32
   neurons per layer set and 32 zeroed; then the full forward over what was
-  generated, and ``continuation_perplexity`` on it;
+  generated, and ``continuation_nll`` on it;
 - ``lens``: the forward that keeps one position of logits, and
   ``latent_readout.measure`` at the last layer and at every layer. All layers
   are held to a FLOP bound: the plain rate times (forward + one decode per
@@ -39,7 +39,7 @@ from langneurons.models.hooks import attached
 from langneurons.models.interventions import ablate, steer
 from langneurons.neurons.collection import Accumulators, accumulate
 from langneurons.tasks.answer_tokens import AnswerTokens
-from langneurons.tasks.generation import Generation, continuation_perplexity, generate
+from langneurons.tasks.generation import Generation, continuation_nll, generate
 from langneurons.tasks.latent_prompts import build_items
 from langneurons.tasks.latent_readout import measure
 from langneurons.tasks.perplexity import nll
@@ -226,13 +226,13 @@ def steering(handle: ModelHandle, args: argparse.Namespace) -> None:
         )
 
     def scored() -> int:
-        continuation_perplexity(handle, generation)
+        continuation_nll(handle, generation)
         return sum(_real_tokens(batch) for batch in inputs)
 
     found = rates(
         {
             "full forward, plain": forward_run(handle.model, inputs),
-            "continuation_perplexity": scored,
+            "continuation_nll": scored,
         },
         args.repeats,
     )

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from langneurons.tasks.perplexity import IGNORED, summed_nll
 
 if TYPE_CHECKING:
@@ -84,14 +86,15 @@ def generate(
     return Generation(texts, batches, tokens, time.perf_counter() - started)
 
 
-def continuation_perplexity(handle: ModelHandle, generation: Generation) -> float:
-    """Perplexity of the generated tokens given their prompts, under the model as it is now.
+def continuation_nll(handle: ModelHandle, generation: Generation) -> tuple[np.ndarray, np.ndarray]:
+    """Per prompt, the summed NLL (nats) of its generated tokens and their number.
 
     Called with no intervention active, it tells how natural the unmodified model
     finds steered text (high for garbage, moderate for fluent text in a language
-    the prompt did not ask for).
+    the prompt did not ask for). Per prompt, in the prompts' order, so that the
+    perplexity ``exp(sum nll / sum tokens)`` can be resampled over prompts.
     """
-    total, count = 0.0, 0
+    nll, count = [], []
     for ids, mask, length in generation.batches:
         ids, mask = ids.to(handle.model.device), mask.to(handle.model.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -103,9 +106,17 @@ def continuation_perplexity(handle: ModelHandle, generation: Generation) -> floa
             "position_ids": positions,
             "use_cache": False,
         }
-        total += float(summed_nll(handle, inputs, targets).sum())
-        count += int((targets != IGNORED).sum())
-    return math.exp(total / count) if count else math.nan
+        nll.append(summed_nll(handle, inputs, targets).numpy())
+        count.append((targets != IGNORED).sum(-1).cpu().numpy())
+    if not nll:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(nll), np.concatenate(count).astype(float)
+
+
+def perplexity_of(nll: np.ndarray, tokens: np.ndarray) -> float:
+    """``exp(sum nll / sum tokens)``; NaN when nothing was generated."""
+    total = float(tokens.sum())
+    return math.exp(float(nll.sum()) / total) if total else math.nan
 
 
 def _eos_ids(handle: ModelHandle) -> list[int]:

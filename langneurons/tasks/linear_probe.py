@@ -12,6 +12,8 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     import torch
 
@@ -23,14 +25,17 @@ def held_out(concepts: Sequence[str], share: float, seed: int) -> set[str]:
     return set(random.Random(seed).sample(distinct, count))
 
 
-def probe_accuracy(
+def probe_hits(
     features: torch.Tensor,
     labels: torch.Tensor,
     train: torch.Tensor,
     l2: float = 1e-2,
     iterations: int = 100,
-) -> float:
-    """Fit on ``features[train]`` [N, H] and return the accuracy on the other rows.
+) -> np.ndarray:
+    """Fit on ``features[train]`` [N, H]; per other row, 1.0 where the probe names its class.
+
+    Per row, not the accuracy alone, so that the accuracy can be resampled over
+    the held-out rows.
 
     Args:
         features: one row per item.
@@ -63,4 +68,5 @@ def probe_accuracy(
         optimizer.step(loss)  # type: ignore[no-untyped-call]
     with torch.no_grad():
         predicted = (z[~train] @ weights + bias).argmax(-1)
-    return float((predicted == labels[~train]).double().mean())
+    hits: np.ndarray = (predicted == labels[~train]).double().numpy()
+    return hits

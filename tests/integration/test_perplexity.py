@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 from langneurons.models import logit_lens
 from langneurons.models.architecture import architecture_for
-from langneurons.tasks.generation import Generation, continuation_perplexity
+from langneurons.tasks.generation import Generation, continuation_nll, perplexity_of
 from langneurons.tasks.perplexity import nll
 from langneurons.text.windows import Window
 from tests.synthetic import FAMILIES, VOCAB, tiny_model
@@ -75,6 +75,12 @@ def test_continuation_perplexity_scores_only_unmasked_generated_tokens(handle, b
         logits[:, length - 1 : -1].float().reshape(-1, logits.shape[-1]), targets.reshape(-1)
     )
     generation = Generation([], [(ids, mask, length)], 0, 0.0)
-    assert continuation_perplexity(handle, generation) == pytest.approx(
-        math.exp(expected.item()), rel=1e-5
-    )
+    nll, tokens = continuation_nll(handle, generation)
+    assert tokens.tolist() == [4, 2]  # per prompt, in the prompts' order
+    per_token = F.cross_entropy(
+        logits[:, length - 1 : -1].float().reshape(-1, logits.shape[-1]),
+        targets.reshape(-1),
+        reduction="none",
+    ).reshape(2, -1)
+    assert nll.tolist() == pytest.approx(per_token.sum(1).tolist(), rel=1e-5)
+    assert perplexity_of(nll, tokens) == pytest.approx(math.exp(expected.item()), rel=1e-5)

@@ -244,7 +244,14 @@ checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false
     assert (
         "p_latent" not in cells["translation[de>en]"]["curves"]
     )  # English target: no latent curve
-    assert cells["probe[language]"]["metrics"]["classes"] == 4
+    probe = cells["probe[language]"]
+    assert probe["metrics"]["classes"] == 4
+    assert len(probe["units"]["best_hits"]) == probe["metrics"]["test_items"]
+    for name in ("best_accuracy", "final_accuracy"):
+        metrics = probe["metrics"]
+        assert metrics[f"{name}_lo"] <= metrics[name] <= metrics[f"{name}_hi"]
+    hits = probe["units"]["final_hits"]
+    assert metrics["final_accuracy"] == pytest.approx(sum(hits) / len(hits))
     assert len(fr_zh["units"]["target_drop"]) == fr_zh["metrics"]["items"]
     summary = data["tasks"][0]["summary"]
     low, high = summary["drop_beyond_control_lo"], summary["drop_beyond_control_hi"]

@@ -2,7 +2,11 @@
 
 import torch
 
-from langneurons.tasks.linear_probe import held_out, probe_accuracy
+from langneurons.tasks.linear_probe import held_out, probe_hits
+
+
+def probe_accuracy(features, labels, train):
+    return float(probe_hits(features, labels, train).mean())
 
 
 def clusters(seed=0, n=600, width=64, classes=5):
@@ -30,9 +34,11 @@ def test_shuffled_labels_give_chance():
     assert all(0.1 < a < 0.3 for a in accuracies), accuracies  # chance is 0.2
 
 
-def test_fit_is_deterministic():
+def test_fit_is_deterministic_and_scores_each_held_out_row():
     features, labels, train, _ = clusters()
-    assert probe_accuracy(features, labels, train) == probe_accuracy(features, labels, train)
+    hits = probe_hits(features, labels, train)
+    assert hits.shape == (int((~train).sum()),) and set(hits.tolist()) <= {0.0, 1.0}
+    assert (hits == probe_hits(features, labels, train)).all()
 
 
 def test_held_out_concepts_are_a_seeded_share():

@@ -50,7 +50,7 @@ from langneurons.tasks.checks import Checks, Rule, cell_id_is, cell_id_is_not, f
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.latent_prompts import PROMPT_KINDS, Items, PromptKind, build_items
 from langneurons.tasks.latent_readout import MEASURES, Lens, measure, overtake, peak
-from langneurons.tasks.linear_probe import held_out, probe_accuracy
+from langneurons.tasks.linear_probe import held_out, probe_hits
 from langneurons.tasks.protocol import (
     KINDS,
     Cell,
@@ -121,7 +121,7 @@ class ProbeSpec(BaseModel):
 class LatentChecks(Checks):
     """Thresholds that make a cell pass."""
 
-    BOUNDED = frozenset({"min_final_accuracy"})
+    BOUNDED = frozenset({"min_final_accuracy", "min_probe_accuracy"})
 
     min_final_accuracy: float = Field(ge=0, le=1, description="final-layer top-1 accuracy")
     latent_peak_inside: bool = Field(
@@ -226,14 +226,15 @@ class Latent:
                     cell_id,
                     f"{r.metrics['classes']:.0f}",
                     f"{r.metrics['chance']:.2f}",
-                    f"{r.metrics['best_accuracy']:.2f} (L{r.metrics['best_layer']:.0f})",
-                    f"{r.metrics['final_accuracy']:.2f}",
+                    f"{estimate(r.metrics, 'best_accuracy')} (L{r.metrics['best_layer']:.0f})",
+                    estimate(r.metrics, "final_accuracy"),
                     "yes" if r.passed else "no",
                 ]
                 for cell_id, r in probes.items()
             ]
             parts += [
-                "linear probe of the language of monolingual sentences (held-out concepts)",
+                "linear probe of the language of monolingual sentences (held-out concepts; [95 % "
+                "bootstrap interval over the held-out items, at the layer chosen on them])",
                 table(["probe", "classes", "chance", "best (layer)", "last", "pass"], probe_rows),
             ]
         return Summary(_scores(task, lens, probes), "\n".join(parts))
@@ -626,10 +627,11 @@ class _Evaluator:
         test = held_out(concepts, self.fields.probe.held_out, self.fields.seed)
         train = torch.tensor([c not in test for c in concepts])
         with self.context.timings.phase("linear probe"):
-            curve = [
-                probe_accuracy(features[:, layer], y, train, self.fields.probe.l2)
+            hits = [
+                probe_hits(features[:, layer], y, train, self.fields.probe.l2)
                 for layer in self.layers
             ]
+        curve = [float(h.mean()) for h in hits]
         counts = torch.bincount(y[~train], minlength=len(self.task.languages))
         best = peak(curve)
         metrics = {
@@ -637,11 +639,14 @@ class _Evaluator:
             "test_items": float(int((~train).sum())),
             "classes": float(len(self.task.languages)),
             "chance": float(counts.max()) / float(counts.sum()),
-            "best_accuracy": curve[best],
             "best_layer": float(best),
-            "final_accuracy": curve[-1],
         }
-        return CellResult(metrics, curves={"probe_accuracy": curve})
+        # over the held-out items, at the layer chosen on them (an interval given the layer)
+        picks = unit_indices(len(hits[best]), self.fields.control.seed, PROBE)
+        units = {"best_hits": hits[best].tolist(), "final_hits": hits[-1].tolist()}
+        for name, found in (("best_accuracy", hits[best]), ("final_accuracy", hits[-1])):
+            with_interval(metrics, name, float(found.mean()), found[picks].mean(axis=1))
+        return CellResult(metrics, curves={"probe_accuracy": curve}, units=units)
 
     def _sentence_states(self, sentences: list[str]) -> torch.Tensor:
         import torch

@@ -39,7 +39,13 @@ from langneurons.neurons.neuron_set import NeuronSet
 from langneurons.tasks.checks import Checks, Rule, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.fluency import measure
-from langneurons.tasks.generation import Generation, Intervention, continuation_perplexity, generate
+from langneurons.tasks.generation import (
+    Generation,
+    Intervention,
+    continuation_nll,
+    generate,
+    perplexity_of,
+)
 from langneurons.tasks.judges import JUDGES, Judge, judge
 from langneurons.tasks.protocol import (
     KINDS,
@@ -313,7 +319,7 @@ class _Evaluator:
         steered = self.run(self.context.neuron_set, source, target)
         controls = [self.run(c, source, target) for c in self.controls]
         with self.context.timings.phase("steering perplexity"):
-            ppl = continuation_perplexity(self.context.handle, steered.generation)
+            nll, tokens = continuation_nll(self.context.handle, steered.generation)
         timed = [steered.generation, *(c.generation for c in controls)]
         seed = self.fields.control.seed
         # the same prompts in every condition: one resampling of them, paired
@@ -326,7 +332,6 @@ class _Evaluator:
         metrics: dict[str, float] = {
             "control_sd": spread(control_means),
             "control_draws": float(len(controls)),
-            "ppl_steered": ppl,
             "neurons": float(self.context.neuron_set.count(target)),
             "prompts": float(len(steered.fluent)),
             "generated_tokens": float(sum(g.tokens for g in timed)),
@@ -341,7 +346,14 @@ class _Evaluator:
         for name, values in per_prompt.items():
             with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
         with_interval(metrics, "control", float(control_means.mean()), control_replicates)
+        with_interval(
+            metrics,
+            "ppl_steered",
+            perplexity_of(nll, tokens),
+            np.exp(nll[picks].sum(axis=1) / np.maximum(tokens[picks].sum(axis=1), 1)),
+        )
         units = {name: values.tolist() for name, values in per_prompt.items()}
+        units |= {"steered_nll": nll.tolist(), "steered_tokens": tokens.tolist()}
         units |= {f"control_{i}": hits.tolist() for i, hits in enumerate(control_hits)}
         failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
         return CellResult(metrics, failures, units=units)
