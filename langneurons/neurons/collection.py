@@ -202,7 +202,8 @@ class Accumulators:
         self.histograms = histograms
         self.keep_units = keep_units
         self.tokens = [0, 0]
-        #: per layer, each batch's unit means [units, neurons] on the CPU, in window order
+        #: per layer, each batch's unit means [units, neurons] on the layer's device, in
+        #: window order (moved to the CPU once, by :meth:`unit_means`, not per batch)
         self.units: list[list[torch.Tensor]] = [[] for _ in range(layers)]
         #: the half of each unit's window, in the same order
         self.unit_halves: list[int] = []
@@ -238,7 +239,7 @@ class Accumulators:
         over_zero = torch.gt(rows, 0, out=act).sum(1).long()
         sums = act.copy_(rows).sum(1)
         if self.keep_units:
-            self.units[layer].append(self._unit_means(act).reshape(-1, self.width).cpu())
+            self.units[layer].append(self._unit_means(act).reshape(-1, self.width))
         sums_sq = act.square_().sum(1)
         for half in (0, 1):
             first = (half - self.number) % 2  # rows r with (number + r) % 2 == half
@@ -267,7 +268,9 @@ class Accumulators:
         """Every unit's mean activation, [units, layers, neurons] float32."""
         import torch
 
-        per_layer = [torch.cat([torch.zeros(0, self.width), *rows]) for rows in self.units]
+        per_layer = [
+            torch.cat([torch.zeros(0, self.width), *(r.cpu() for r in rows)]) for rows in self.units
+        ]
         return torch.stack(per_layer, dim=1)
 
     def _scratch(self, like: torch.Tensor) -> torch.Tensor:

@@ -294,12 +294,7 @@ class BenchmarkSession:
 
         def compute(share: Share) -> ActivationStats:
             return _collect(
-                handle,
-                texts,
-                provenance,
-                self.options,
-                (self.histograms, self.unit_means),
-                share,
+                handle, texts, provenance, self.options, share, self.histograms, self.unit_means
             )
 
         rank = sharding.rank_share(handle.model.device)
@@ -513,8 +508,9 @@ def _collect(
     texts: dict[str, list[str]],
     provenance: dict[str, Any],
     options: RunOptions,
-    histograms: tuple[bool, bool],
     share: Share,
+    histograms: bool,
+    unit_means: bool,
 ) -> ActivationStats:
     from langneurons.neurons.collection import collect
 
@@ -525,7 +521,7 @@ def _collect(
         batch_size=options.batch_size,
         provenance=provenance,
         progress=options.progress and sharding.leads(),
-        histograms=histograms[0],
+        histograms=histograms,
         share=share,
-        unit_means=histograms[1],
+        unit_means=unit_means,
     )

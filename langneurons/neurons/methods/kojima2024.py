@@ -114,9 +114,10 @@ def _exact_ap(values: torch.Tensor, owner: torch.Tensor, languages: int) -> torc
     last[:-1] = ranked[:-1] != ranked[1:]
     # each position's tie group ends at the first group end at or after it
     ends = torch.where(last, index, count).flip(0).cummin(0).values.flip(0)
+    owners = owner[order]  # each ranked position's language
     found = []
     for k in range(languages):
-        labels = (owner[order] == k).double()
+        labels = (owners == k).double()
         precision = labels.cumsum(0).gather(0, ends) / (ends + 1).double()
         found.append((labels * precision).sum(0) / labels.sum(0))
     return torch.stack(found)
