@@ -135,6 +135,32 @@ def load_yaml(path: Path | str, what: str, error: Error = ConfigError) -> Any:
     return parse_yaml(read_text(path, what, error), f"{what} {path}", error)
 
 
+def format_object(
+    data: Any, format_: str, allowed: Iterable[str], required: Iterable[str], where: str
+) -> dict[str, Any]:
+    """``data`` as a JSON object of format ``format_`` with only ``allowed`` keys, ``required`` ones present.
+
+    The first check of every versioned JSON format (neuron and vector sets).
+
+    Raises:
+        FormatError: not an object, another format, an unknown key or a missing one.
+    """
+    if not isinstance(data, dict):
+        raise FormatError(f"{where}: expected a JSON object")
+    if data.get("format") != format_:
+        raise FormatError(
+            f"{where} has format {data.get('format')!r}; this version reads {format_}"
+        )
+    keys = sorted(allowed)
+    unknown = sorted(set(data) - set(keys))
+    if unknown:
+        raise FormatError(f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(keys)})")
+    for key in required:
+        if key not in data:
+            raise FormatError(f"{where}: missing key '{key}'")
+    return data
+
+
 def template_fields(
     template: str, allowed: Iterable[str], where: str, error: Error = ConfigError
 ) -> set[str]:

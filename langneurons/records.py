@@ -54,6 +54,11 @@ class StatisticsRecord(BaseModel):
         description="per language, the Jaccard overlap of the sets the method picks on two "
         "disjoint halves of the corpus; null: the statistics had no halves",
     )
+    split_half_cosine: dict[str, float] | None = Field(
+        default=None,
+        description="vector sets: per language, the mean cosine over layers of the vectors the "
+        "method builds on two disjoint halves of the corpus; null: not a vector set, or no halves",
+    )
 
 
 def parse_record(record: type[R], value: Any, where: str) -> R:

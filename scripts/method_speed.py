@@ -19,8 +19,12 @@ def main() -> None:
         f"{stats.over_zero.shape[1] * stats.over_zero.shape[2]} neurons x {len(MGSM_LANGUAGES)} languages"
     )
     for name in METHODS.names():
-        if name == "meandiff":
-            print(f"  {name:10s} skipped: needs activation sums, which the published counts lack")
+        chosen = method(name)
+        if name == "meandiff" or chosen.unit_means or chosen.residual:
+            print(
+                f"  {name:10s} skipped: needs activation sums, unit means or residual sums, "
+                "which the published counts lack"
+            )
             continue
         started = time.perf_counter()
         found = identify(name, stats)

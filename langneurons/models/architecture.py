@@ -135,6 +135,12 @@ def output_head(model: nn.Module, architecture: Architecture) -> tuple[nn.Module
     )
 
 
+def hidden_size(model: nn.Module, architecture: Architecture) -> int:
+    """The residual stream's width: what the unembedding reads (config names differ by family)."""
+    _, unembed = output_head(model, architecture)
+    return int(unembed.get_parameter("weight").shape[-1])
+
+
 def _submodule(model: nn.Module, architecture: Architecture, path: str) -> nn.Module:
     try:
         module = model.get_submodule(path)

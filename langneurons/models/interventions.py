@@ -1,4 +1,4 @@
-"""Interventions on neuron sites, as context managers that own their hooks.
+"""Interventions on neuron sites and on the residual stream, as context managers that own their hooks.
 
 Hooks are global state on the model. Each context manager resolves every site and
 builds every index tensor *before* it registers anything, so bad input fails
@@ -16,7 +16,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langneurons.errors import ConfigError
-from langneurons.models.architecture import Architecture, architecture_for, neuron_sites
+from langneurons.models.architecture import (
+    Architecture,
+    architecture_for,
+    decoder_layers,
+    hidden_size,
+    neuron_sites,
+)
 from langneurons.models.hooks import attached
 
 if TYPE_CHECKING:
@@ -104,6 +110,90 @@ def steer(
             )
         put = (torch.tensor(chosen, dtype=torch.long), torch.tensor(given, dtype=torch.float32))
         plan.append((sites[layer], _Rewrite(zero, put, start, positions)))
+    with attached(plan, [(model, positions.record)] if start else []):
+        yield
+
+
+@contextlib.contextmanager
+def add_to_residual(
+    model: nn.Module,
+    vectors: Mapping[int, Sequence[float]],
+    architecture: Architecture | None = None,
+    start: int = 0,
+) -> Iterator[None]:
+    """Add ``vectors[layer]`` to the residual stream after each listed layer while the block runs.
+
+    The steering of a vector set (CLaS-Bench 2026: a DiffMean direction added to
+    a layer's output at every position). The sum is taken in float32 and cast
+    back to the stream's dtype.
+
+    Args:
+        model: a ``*ForCausalLM`` model with a registered architecture.
+        vectors: layer -> one number per residual dimension.
+        architecture: the model's adapter (looked up when None).
+        start: first absolute sequence position to change (as :func:`steer`).
+
+    Raises:
+        ConfigError: a layer is out of range, or a vector's length is not the hidden size.
+    """
+    with _residual(model, vectors, architecture, start, project=False):
+        yield
+
+
+@contextlib.contextmanager
+def project_out(
+    model: nn.Module,
+    vectors: Mapping[int, Sequence[float]],
+    architecture: Architecture | None = None,
+    start: int = 0,
+) -> Iterator[None]:
+    """Remove the component along ``vectors[layer]`` from the residual stream after each listed layer.
+
+    ``h <- h - (h . u) u`` with ``u = v / |v|``: the ablation of a vector set, the
+    directional ablation of Arditi et al. 2024 at the listed layers only.
+
+    Raises:
+        ConfigError: a layer is out of range, a vector's length is not the hidden
+            size, or a vector is zero.
+    """
+    with _residual(model, vectors, architecture, start, project=True):
+        yield
+
+
+@contextlib.contextmanager
+def _residual(
+    model: nn.Module,
+    vectors: Mapping[int, Sequence[float]],
+    architecture: Architecture | None,
+    start: int,
+    project: bool,
+) -> Iterator[None]:
+    """Hooks on decoder-layer outputs that add, or project out, one vector each."""
+    import torch
+
+    architecture = architecture or architecture_for(model)
+    layers = decoder_layers(model, architecture)
+    hidden = hidden_size(model, architecture)
+    if start < 0:
+        raise ConfigError(f"start must be a position >= 0, got {start}")
+    positions = _Positions()
+    plan = []
+    for layer in sorted(vectors):
+        if not 0 <= layer < len(layers):
+            raise ConfigError(
+                f"layer {layer} is out of range: the model has layers 0..{len(layers) - 1}"
+            )
+        vector = torch.tensor(list(vectors[layer]), dtype=torch.float32)
+        if vector.shape != (hidden,):
+            raise ConfigError(
+                f"layer {layer}: a vector of {vector.numel()} numbers; the hidden size is {hidden}"
+            )
+        if project:
+            norm = float(vector.norm())
+            if norm == 0:
+                raise ConfigError(f"layer {layer}: a zero vector has no direction to project out")
+            vector = vector / norm
+        plan.append((layers[layer], _Shift(vector, project, start, positions)))
     with attached(plan, [(model, positions.record)] if start else []):
         yield
 
@@ -200,6 +290,40 @@ class _Rewrite:
         if len(index):
             act.index_copy_(-1, index, values.expand(*act.shape[:-1], len(values)))
         return act
+
+
+class _Shift:
+    """Forward hook on one decoder layer: add a vector to its output, or project a unit vector out.
+
+    Returns a new tensor (the output may be a view that other hooks keep, such
+    as the logit lens's), in the output's dtype, from ``start`` on.
+    """
+
+    def __init__(
+        self, vector: torch.Tensor, project: bool, start: int, positions: _Positions
+    ) -> None:
+        self.vector, self.project = vector, project
+        self.start, self.positions = start, positions
+        self.on_device: dict[Any, torch.Tensor] = {}
+
+    def __call__(self, module: nn.Module, inputs: Any, output: Any) -> Any:
+        hidden = output[0] if isinstance(output, tuple) else output
+        vector = self.on_device.get(hidden.device)
+        if vector is None:
+            vector = self.on_device[hidden.device] = self.vector.to(hidden.device)
+        first = max(0, self.start - self.positions.offset)
+        if first and first >= self.positions.length:
+            return output
+        states = hidden.float()
+        if self.project:
+            change = -(states @ vector)[..., None] * vector
+        else:
+            change = vector.expand_as(states)
+        if first:
+            change = change.clone()
+            change[:, :first] = 0
+        changed = (states + change).to(hidden.dtype)
+        return (changed, *output[1:]) if isinstance(output, tuple) else changed
 
 
 def check_indices(

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from langneurons.models.architecture import decoder_layers, hidden_size
 from langneurons.models.hooks import attached
 from langneurons.neurons.sharding import WHOLE, Share
 from langneurons.neurons.statistics import (
@@ -42,6 +43,7 @@ def collect(
     histograms: bool = False,
     share: Share = WHOLE,
     unit_means: bool = False,
+    residual: bool = False,
 ) -> ActivationStats:
     """Run the model over each language's paragraphs and accumulate statistics.
 
@@ -61,6 +63,8 @@ def collect(
         unit_means: also keep the mean activation of every unit of ``UNIT_TOKENS``
             tokens (Kojima et al.'s average precision; 4 bytes per neuron and unit,
             so memory grows with the text: about 4.6 kB per token on gemma-3-270m).
+        residual: also sum the residual stream after every decoder layer (the
+            language means of DiffMean vectors; ``[layers, hidden]`` per language).
     """
     import torch
     from tqdm.auto import tqdm
@@ -74,11 +78,14 @@ def collect(
     tokens = torch.zeros((2, len(corpus)), dtype=torch.int64)
     bins = torch.zeros((*shape, HISTOGRAM_BINS), dtype=torch.int64) if histograms else None
     units: list[tuple[torch.Tensor, int, list[int]]] = []  # (means, language, halves)
+    streams: list[torch.Tensor] = []  # per language, [half, layers, hidden]
     base = handle.model.base_model
+    outputs = decoder_layers(handle.model, handle.architecture) if residual else []
+    hidden = hidden_size(handle.model, handle.architecture)
     started = time.perf_counter()
     numbering = _Numbering(share)
     for k, (lang, paragraphs) in enumerate(corpus.items()):
-        acc = Accumulators(layers, width, histograms, unit_means)
+        acc = Accumulators(layers, width, histograms, unit_means, hidden)
         where = f"{lang} statistics text"
         stream = stream_windows(handle.tokenizer, paragraphs, window, max_tokens, where)
         expected = None if max_tokens is None or share != WHOLE else max_tokens
@@ -86,7 +93,12 @@ def collect(
             total=expected, desc=f"statistics {lang}", unit="tok", disable=not progress, leave=False
         )
         accumulate(
-            acc, base, handle.sites(), numbering.mine(batches(stream, batch_size)), bar.update
+            acc,
+            base,
+            handle.sites(),
+            numbering.mine(batches(stream, batch_size)),
+            bar.update,
+            outputs,
         )
         bar.close()
         for half in (0, 1):
@@ -100,6 +112,8 @@ def collect(
             )
         if unit_means:
             units.append((acc.unit_means(), k, acc.unit_halves))
+        if residual:
+            streams.append(torch.stack([acc.stacked("residual", half) for half in (0, 1)]))
     elapsed = time.perf_counter() - started
     info = dict(provenance or {})
     info.update(
@@ -120,7 +134,16 @@ def collect(
         half_sums=sums[0],
         half_sums_sq=sums_sq[0],
         **(_unit_fields(units, layers, width) if unit_means else {}),
+        **(_residual_fields(streams) if residual else {}),
     )
+
+
+def _residual_fields(streams: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The residual sums of :class:`ActivationStats` from each language's [half, layers, hidden]."""
+    import torch
+
+    halves = torch.stack(streams, dim=1)  # [half, language, layers, hidden]
+    return {"residual_sums": halves.sum(0), "half_residual_sums": halves[0]}
 
 
 def _unit_fields(
@@ -162,18 +185,21 @@ def accumulate(
     sites: Sequence[nn.Module],
     numbered: Iterable[tuple[int, list[Window]]],
     done: Callable[[int], object] = lambda tokens: None,
+    outputs: Sequence[nn.Module] = (),
 ) -> None:
     """Run ``base`` (the model without its head) over numbered batches, adding to ``acc``.
 
     Row ``r`` of batch ``n`` adds to half ``(n + r) % 2``, so windows alternate
     between the halves. The inner loop of :func:`collect`, alone so that
     ``scripts/gpu_speed.py`` times exactly it; ``done`` hears the text tokens of
-    each finished batch.
+    each finished batch; the residual stream is summed at ``outputs`` (the
+    decoder layers), where given.
     """
     import torch
 
     device = next(base.parameters()).device
     hooks = [(site, acc.hook(layer)) for layer, site in enumerate(sites)]
+    hooks += [(module, acc.residual_hook(layer)) for layer, module in enumerate(outputs)]
     with attached(hooks), torch.inference_mode():
         for number, batch in numbered:
             acc.number, acc.skip, acc.positions = number, batch[0].prefix, len(batch[0].ids)
@@ -194,11 +220,14 @@ class Accumulators:
 
     TOTALS = ("over_zero", "sums", "sums_sq")
 
-    def __init__(self, layers: int, width: int, histograms: bool, keep_units: bool = False) -> None:
+    def __init__(
+        self, layers: int, width: int, histograms: bool, keep_units: bool = False, hidden: int = 0
+    ) -> None:
         self.number = 0
         self.skip = 0
         self.positions = 0
         self.width = width
+        self.hidden = hidden  # of the residual stream, for the residual sums
         self.histograms = histograms
         self.keep_units = keep_units
         self.tokens = [0, 0]
@@ -209,7 +238,7 @@ class Accumulators:
         self.unit_halves: list[int] = []
         self.scratch: dict[torch.device, torch.Tensor] = {}
         self.totals: dict[str, tuple[list[Any], list[Any]]] = {
-            name: ([None] * layers, [None] * layers) for name in (*self.TOTALS, "bins")
+            name: ([None] * layers, [None] * layers) for name in (*self.TOTALS, "bins", "residual")
         }
 
     def hook(self, layer: int) -> Any:
@@ -221,6 +250,24 @@ class Accumulators:
             self._add(layer, rows)
 
         return record
+
+    def residual_hook(self, layer: int) -> Any:
+        """The forward hook that adds decoder layer ``layer``'s output to each half's residual sums."""
+
+        def record(module: Any, inputs: Any, output: Any) -> None:
+            hidden = output[0] if isinstance(output, tuple) else output
+            sums = hidden[:, self.skip :, :].float().sum(1)  # [windows, hidden]
+            for half in (0, 1):
+                first = (half - self.number) % 2
+                if first < sums.shape[0]:
+                    self._running("residual", half, layer, sums[first::2].sum(0).double())
+
+        return record
+
+    def _running(self, name: str, half: int, layer: int, value: torch.Tensor) -> None:
+        """Add ``value`` to one half's running total ``name`` of layer ``layer``."""
+        running = self.totals[name][half]
+        running[layer] = value if running[layer] is None else running[layer] + value
 
     def _add(self, layer: int, rows: torch.Tensor) -> None:
         """Add the activations ``rows`` [windows, positions, neurons] to layer ``layer``'s halves.
@@ -253,8 +300,7 @@ class Accumulators:
             if self.histograms:
                 totals["bins"] = _bin_counts(rows[first::2].reshape(-1, self.width).float())
             for name, value in totals.items():
-                running = self.totals[name][half]
-                running[layer] = value if running[layer] is None else running[layer] + value
+                self._running(name, half, layer, value)
 
     @staticmethod
     def _unit_means(act: torch.Tensor) -> torch.Tensor:
@@ -290,9 +336,9 @@ class Accumulators:
         """One half's totals of every layer, on the CPU, [layers, ...] (zeros for a layer never seen)."""
         import torch
 
-        size = self.width * HISTOGRAM_BINS if name == "bins" else self.width
-        dtype = torch.float64 if name in ("sums", "sums_sq") else torch.int64
-        empty = torch.zeros(size, dtype=dtype)
+        sizes = {"bins": self.width * HISTOGRAM_BINS, "residual": self.hidden}
+        dtype = torch.float64 if name in ("sums", "sums_sq", "residual") else torch.int64
+        empty = torch.zeros(sizes.get(name, self.width), dtype=dtype)
         return torch.stack([empty if v is None else v.cpu() for v in self.totals[name][half]])
 
 

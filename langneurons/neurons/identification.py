@@ -1,4 +1,4 @@
-"""Identification methods: pure functions from activation statistics to a neuron set.
+"""Identification methods: pure functions from activation statistics to a neuron or vector set.
 
 A method gets statistics and explicit parameters, never a model, a file or the
 global RNG, so every method runs on the same statistics in milliseconds and is
@@ -6,7 +6,9 @@ tested on synthetic ones. Methods register by name in ``METHODS`` through
 :func:`register`, with a :class:`MethodParams` model that declares each parameter
 once: its type, default and description. The model validates what a caller
 passes, fills in the defaults recorded in the neuron set, and writes the help of
-``langneurons identify`` (:func:`describe_methods`).
+``langneurons identify`` (:func:`describe_methods`). A vector method
+(:func:`register_vectors`) makes a vector set instead: per language and layer, a
+direction in the residual stream, from the statistics' residual sums.
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ from langneurons.registry import Registry
 if TYPE_CHECKING:
     from langneurons.neurons.neuron_set import Layers, NeuronSet
     from langneurons.neurons.statistics import ActivationStats
+    from langneurons.neurons.vector_set import Vectors, VectorSet
 
 Selection = dict[str, "Layers"]
 Identified = tuple[Selection, dict[str, Any]]
+#: a vector method's result: language -> layer -> vector, and the recorded params
+Directions = tuple[dict[str, "Vectors"], dict[str, Any]]
 
 
 class MethodParams(BaseModel):
@@ -68,9 +73,31 @@ class Method:
     reference: str
     categories: bool = False
     unit_means: bool = False
+    residual: bool = False
 
 
-METHODS: Registry[Method] = Registry("method")
+@dataclass(frozen=True)
+class VectorMethod:
+    """A registered vector method: statistics -> one residual-stream vector per language and layer.
+
+    Attributes:
+        name: registry name, recorded in vector sets.
+        params: the parameters' model.
+        build: ``(stats, given params) -> (vectors, recorded params)``.
+        reference: the paper and reference implementation it reproduces.
+        residual: always True: the statistics pass keeps the residual sums.
+    """
+
+    name: str
+    params: type[MethodParams]
+    build: Callable[[ActivationStats, Mapping[str, object]], Directions]
+    reference: str
+    categories: bool = False
+    unit_means: bool = False
+    residual: bool = True
+
+
+METHODS: Registry[Method | VectorMethod] = Registry("method")
 
 
 def register(
@@ -109,7 +136,31 @@ def register(
         selection, resolved = select(stats, chosen)
         return selection, {**chosen.model_dump(), **resolved}
 
-    return METHODS.add(name, Method(name, params, run, reference, categories, unit_means))
+    method = Method(name, params, run, reference, categories, unit_means)
+    METHODS.add(name, method)
+    return method
+
+
+def register_vectors(
+    name: str,
+    params: type[P],
+    build: Callable[[ActivationStats, P], Directions],
+    reference: str,
+) -> VectorMethod:
+    """Register a vector method whose ``build(stats, params)`` returns its vectors and resolved params.
+
+    Raises:
+        ValueError: ``name`` is taken.
+    """
+
+    def run(stats: ActivationStats, given: Mapping[str, object]) -> Directions:
+        chosen = parse_params(name, params, given)
+        vectors, resolved = build(stats, chosen)
+        return vectors, {**chosen.model_dump(), **resolved}
+
+    method = VectorMethod(name, params, run, reference)
+    METHODS.add(name, method)
+    return method
 
 
 def parse_params(name: str, params: type[P], given: Mapping[str, object]) -> P:
@@ -182,11 +233,23 @@ def describe_methods() -> str:
     return "\n".join(lines)
 
 
-def method(name: str) -> Method:
+def method(name: str) -> Method | VectorMethod:
     """Return the registered method ``name`` (raises ConfigError when unknown)."""
     import langneurons.neurons.methods  # noqa: F401  (registers the methods)
 
     return METHODS.get(name)
+
+
+def neuron_method(name: str, what: str) -> Method:
+    """Return the registered neuron method ``name``; ``what`` names the caller in the error.
+
+    Raises:
+        ConfigError: unknown, or a vector method.
+    """
+    chosen = method(name)
+    if isinstance(chosen, VectorMethod):
+        raise ConfigError(f"{what}: '{name}' makes vectors, not neurons; name a neuron method")
+    return chosen
 
 
 def is_method(name: str) -> bool:
@@ -237,13 +300,15 @@ def split_half_jaccard(
     halves = stats.halves()
     if halves is None:
         return None
-    chosen = method(name)
+    chosen = neuron_method(name, "split-half overlap")
     first, second = (chosen.select(half, params or {})[0] for half in halves)
     return {lang: round(jaccard(first[lang], second[lang]), 4) for lang in stats.languages}
 
 
-def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = None) -> NeuronSet:
-    """Identify a neuron set with method ``name`` on ``stats``.
+def identify(
+    name: str, stats: ActivationStats, params: dict[str, Any] | None = None
+) -> NeuronSet | VectorSet:
+    """Identify a neuron set (or compute a vector set) with method ``name`` on ``stats``.
 
     Raises:
         ConfigError: unknown method, or a parameter it does not have or of the
@@ -253,6 +318,8 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
     from langneurons.records import MethodRecord, ModelIdentity, StatisticsRecord, parse_record
 
     chosen = method(name)
+    if isinstance(chosen, VectorMethod):
+        return _vector_set(chosen, stats, params or {})
     selection, recorded = chosen.select(stats, params or {})
     layers = stats.over_zero.shape[1]
     per_language = {
@@ -272,3 +339,56 @@ def identify(name: str, stats: ActivationStats, params: dict[str, Any] | None = 
             split_half_jaccard=split_half_jaccard(name, stats, params),
         ),
     )
+
+
+def _vector_set(chosen: VectorMethod, stats: ActivationStats, params: dict[str, Any]) -> VectorSet:
+    """The vector set of ``chosen`` on ``stats``, with the split-half cosine of its vectors."""
+    from langneurons.models.architecture import architecture_named
+    from langneurons.neurons.vector_set import VectorSet, from_dict, to_dict
+    from langneurons.records import MethodRecord, ModelIdentity, StatisticsRecord, parse_record
+
+    vectors, recorded = chosen.build(stats, params)
+    provenance = stats.provenance
+    model = parse_record(ModelIdentity, provenance["model"], "statistics provenance: model")
+    if stats.residual_sums is None:  # the method read them, so this cannot be
+        raise ConfigError(f"method '{chosen.name}' needs statistics with residual sums")
+    built = VectorSet(
+        model=model,
+        site=architecture_named(model.architecture or "").layer,
+        hidden_size=int(stats.residual_sums.shape[-1]),
+        method=MethodRecord(name=chosen.name, params=recorded),
+        statistics=StatisticsRecord(
+            corpus=provenance.get("corpus"),
+            sha256=provenance.get("corpus_sha256"),
+            tokens=dict(zip(stats.languages, stats.tokens.tolist(), strict=True)),
+            split_half_cosine=split_half_cosine(chosen, stats, params),
+        ),
+        languages=vectors,
+    )
+    return from_dict(to_dict(built), f"{chosen.name} set")
+
+
+def split_half_cosine(
+    chosen: VectorMethod, stats: ActivationStats, params: dict[str, Any]
+) -> dict[str, float] | None:
+    """Per language, the mean cosine of the vectors ``chosen`` builds on the two halves, over layers.
+
+    The vector sets' split-half stability, as :func:`split_half_jaccard` is the
+    neuron sets'. None when the statistics have no halves.
+    """
+    import math
+
+    halves = stats.halves()
+    if halves is None or halves[0].residual_sums is None:
+        return None
+    first, second = (chosen.build(half, params)[0] for half in halves)
+    found = {}
+    for lang in stats.languages:
+        cosines = []
+        for layer, a in first[lang].items():
+            b = second[lang][layer]
+            dot = sum(x * y for x, y in zip(a, b, strict=True))
+            norms = math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+            cosines.append(dot / norms if norms else 0.0)
+        found[lang] = round(sum(cosines) / max(len(cosines), 1), 4)
+    return found

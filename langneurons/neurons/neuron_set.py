@@ -19,7 +19,7 @@ from typing import Any
 from langneurons.atomic_write import atomic_write_text
 from langneurons.canonical import sha256_of
 from langneurons.errors import FormatError, ShapeMismatchError
-from langneurons.input_files import load_json
+from langneurons.input_files import format_object, load_json
 from langneurons.records import MethodRecord, ModelIdentity, StatisticsRecord, parse_record
 from langneurons.text.languages import check_languages
 
@@ -99,19 +99,8 @@ def from_dict(data: Any, where: str = "neuron set") -> NeuronSet:
     Raises:
         FormatError: wrong format version, missing keys, or bad indices.
     """
-    if not isinstance(data, dict):
-        raise FormatError(f"{where}: expected a JSON object")
-    if data.get("format") != FORMAT:
-        raise FormatError(f"{where} has format {data.get('format')!r}; this version reads {FORMAT}")
-    allowed = {"format", "model", "site", "method", "statistics", "languages", "categories"}
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise FormatError(
-            f"{where}: unknown key '{unknown[0]}' (allowed: {', '.join(sorted(allowed))})"
-        )
-    for key in ("model", "site", "method", "languages"):
-        if key not in data:
-            raise FormatError(f"{where}: missing key '{key}'")
+    allowed = ("format", "model", "site", "method", "statistics", "languages", "categories")
+    data = format_object(data, FORMAT, allowed, ("model", "site", "method", "languages"), where)
     model = parse_record(ModelIdentity, data["model"], f"{where}: model")
     method = parse_record(MethodRecord, data["method"], f"{where}: method")
     if not isinstance(data["site"], str):
@@ -191,15 +180,16 @@ def from_lists(
 
 
 def _statistics_out(record: StatisticsRecord | None) -> dict[str, Any] | None:
-    """The record as written: ``split_half_jaccard`` only where the set has it.
+    """The record as written: ``split_half_jaccard`` (and ``split_half_cosine``) only where set.
 
     Sets written before it existed keep their JSON, and so their sha256.
     """
     if record is None:
         return None
     data = record.model_dump()
-    if record.split_half_jaccard is None:
-        del data["split_half_jaccard"]
+    for key in ("split_half_jaccard", "split_half_cosine"):
+        if data[key] is None:
+            del data[key]
     return data
 
 

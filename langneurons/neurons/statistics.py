@@ -5,8 +5,9 @@ activation > 0 (LAPE's ``over_zero``), the sum and the sum of squares of its
 activation, and the token count; optionally a histogram of its activations (for
 percentiles); optionally its mean activation over every unit of ``UNIT_TOKENS``
 consecutive tokens (what Kojima et al. 2024 rank by average precision, with
-sentences as the units). :mod:`langneurons.neurons.collection` computes them from
-a model. The unit means are the one field that is not a sum: shares of a pass
+sentences as the units); optionally the sum of the residual stream after every
+layer (the language means of DiffMean vectors, CLaS-Bench 2026).
+:mod:`langneurons.neurons.collection` computes them from a model. The unit means are the one field that is not a sum: shares of a pass
 concatenate them (:data:`UNIT_TENSORS`).
 
 Files use format ``langneurons.statistics/1`` (safetensors with JSON metadata).
@@ -70,6 +71,11 @@ class ActivationStats:
             gemma-3-270m (docs/methods.md); they take 4 bytes x neurons per unit.
         unit_languages: [units] int64, the index of each unit's language.
         unit_halves: [units] int64, the half (0 or 1) of each unit's window.
+        residual_sums: [K, layers, hidden] float64, the sum over text tokens of the
+            residual stream after each decoder layer (its output), when collected
+            with ``residual=True``: the language means that DiffMean vectors are
+            differences of.
+        half_residual_sums: the same over the first half of the windows.
     """
 
     languages: tuple[str, ...]
@@ -88,6 +94,8 @@ class ActivationStats:
     unit_means: torch.Tensor | None = None
     unit_languages: torch.Tensor | None = None
     unit_halves: torch.Tensor | None = None
+    residual_sums: torch.Tensor | None = None
+    half_residual_sums: torch.Tensor | None = None
 
     def halves(self) -> tuple[ActivationStats, ActivationStats] | None:
         """The statistics of the two halves of the windows, or None (not collected).
@@ -113,6 +121,7 @@ class ActivationStats:
             self.half_sums_sq,
             self.provenance,
             **self._units_of_half(0),
+            residual_sums=self.half_residual_sums,
         )
         second = ActivationStats(
             self.languages,
@@ -122,6 +131,9 @@ class ActivationStats:
             self.sums_sq - self.half_sums_sq,
             self.provenance,
             **self._units_of_half(1),
+            residual_sums=None
+            if self.residual_sums is None or self.half_residual_sums is None
+            else self.residual_sums - self.half_residual_sums,
         )
         return first, second
 
@@ -137,6 +149,19 @@ class ActivationStats:
                 "langneurons to get activation sums"
             )
         return self.sums / self.tokens.clamp(min=1)[:, None, None]
+
+    def residual_means(self) -> torch.Tensor:
+        """The mean residual state after each layer per language, [K, layers, hidden] float64.
+
+        Raises:
+            FormatError: the statistics were collected without residual sums.
+        """
+        if self.residual_sums is None:
+            raise FormatError(
+                "these statistics have no residual sums; collect them for a vector method "
+                "(diffmean asks for them)"
+            )
+        return self.residual_sums / self.tokens.clamp(min=1)[:, None, None]
 
     def quantile(self, percent: float, language: str) -> torch.Tensor:
         """Return the ``percent`` percentile of each neuron's activation in ``language``.
@@ -214,6 +239,8 @@ TENSORS = (
     "unit_means",
     "unit_languages",
     "unit_halves",
+    "residual_sums",
+    "half_residual_sums",
 )
 #: the tensors with one row per unit: shares concatenate them instead of summing
 UNIT_TENSORS = ("unit_means", "unit_languages", "unit_halves")
@@ -377,6 +404,7 @@ def check(stats: ActivationStats, where: str) -> None:
     if any(h is not None for h in halves) and (stats.sums is None or None in halves):
         raise FormatError(f"{where}: the half_* tensors come together, and with sums and sums_sq")
     _check_units(stats, where)
+    _check_residual(stats, where)
     pairs = [("over_zero", stats.tokens, stats.over_zero)]
     if stats.prefix_tokens is not None and stats.prefix_over_zero is not None:
         pairs.append(("prefix_over_zero", stats.prefix_tokens, stats.prefix_over_zero))
@@ -398,6 +426,38 @@ def check(stats: ActivationStats, where: str) -> None:
                     f"more than its {total} tokens; the counts do not belong to these token "
                     "totals"
                 )
+
+
+def _check_residual(stats: ActivationStats, where: str) -> None:
+    """Residual sums are finite floats [languages, layers, hidden]; their half comes with them.
+
+    Raises:
+        FormatError: naming the tensor.
+    """
+    import torch
+
+    sums, half = stats.residual_sums, stats.half_residual_sums
+    if sums is None:
+        if half is not None:
+            raise FormatError(f"{where}: half_residual_sums come with residual_sums")
+        return
+    leading = (len(stats.languages), stats.over_zero.shape[1])
+    for name, tensor in (("residual_sums", sums), ("half_residual_sums", half)):
+        if tensor is None:
+            continue
+        if (
+            tensor.dim() != 3
+            or tuple(tensor.shape[:2]) != leading
+            or tuple(tensor.shape) != tuple(sums.shape)
+        ):
+            raise FormatError(
+                f"{where}: {name} is {tuple(tensor.shape)}; expected [{leading[0]} languages, "
+                f"{leading[1]} layers, hidden]"
+            )
+        if not tensor.dtype.is_floating_point or not bool(torch.isfinite(tensor).all()):
+            raise FormatError(f"{where}: {name} must be finite floating-point values")
+    if half is not None and stats.half_tokens is None:
+        raise FormatError(f"{where}: half_residual_sums come with half_tokens")
 
 
 def _check_units(stats: ActivationStats, where: str) -> None:

@@ -275,7 +275,7 @@ def _token_counts(name: str, tokenizer_folder: Path) -> list[list[str]]:
 
 def _identify(args: argparse.Namespace) -> None:
     """Identify a set, or collect one shard; under torchrun, rank 0 alone writes and prints."""
-    from langneurons.neurons import neuron_set, sharding, statistics
+    from langneurons.neurons import sets, sharding, statistics
     from langneurons.neurons.identification import identify, method
     from langneurons.run.session import BenchmarkSession, RunOptions, check_output_file
 
@@ -327,7 +327,7 @@ def _identify(args: argparse.Namespace) -> None:
             print(f"{args.stats_out}: statistics of {found.model.name}")
     if not sharding.leads():
         return
-    neuron_set.dump(found, args.out)
+    sets.dump(found, args.out)
     counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
     print(f"{args.out}: {args.method} on {found.model.name}: {counts}")
 
@@ -395,14 +395,14 @@ def _compare(args: argparse.Namespace) -> None:
 
 
 def _validate(args: argparse.Namespace) -> None:
-    """Check each file as a task, neuron set or results file; the first bad one ends it.
+    """Check each file as a task, neuron or vector set, or results file; the first bad one ends it.
 
     It accepts what the benchmark and ``leaderboard submit`` accept: a task as a
     run checks it (an lm-eval ``include_path`` needs ``--trust-task-code``), a
     results file as ``submit`` checks it, short of its being filed already.
     """
     from langneurons.input_files import load_json
-    from langneurons.neurons import neuron_set
+    from langneurons.neurons import neuron_set, vector_set
     from langneurons.report import submission
     from langneurons.tasks.protocol import task_kind
     from langneurons.tasks.spec import load_task
@@ -421,6 +421,9 @@ def _validate(args: argparse.Namespace) -> None:
             if reasons:
                 raise submission.SubmissionError("\n".join(f"{path}: {r}" for r in reasons))
             print(f"{path}: results file, as leaderboard submit accepts it")
+        elif data.get("format") == vector_set.FORMAT:
+            vector_set.from_dict(data, str(path))
+            print(f"{path}: vector set")
         else:
             neuron_set.from_dict(data, str(path))
             print(f"{path}: neuron set")

@@ -32,7 +32,7 @@ from langneurons.models.handle import (
     prepared,
     resolve_model,
 )
-from langneurons.neurons import neuron_set, sharding
+from langneurons.neurons import sets, sharding
 from langneurons.neurons import stats_cache as cache
 from langneurons.neurons.identification import identify, is_method, method
 from langneurons.paths import neuron_sets_dir
@@ -49,7 +49,7 @@ from langneurons.text.windows import check_budget
 
 if TYPE_CHECKING:
     from langneurons.models.handle import Device, Dtype, ModelHandle
-    from langneurons.neurons.neuron_set import NeuronSet
+    from langneurons.neurons.sets import InterventionSet
     from langneurons.neurons.sharding import Share
     from langneurons.neurons.statistics import ActivationStats
 
@@ -118,12 +118,12 @@ class BenchmarkSession:
             raise ConfigError(f"--neurons {options.neurons}: give distinct files or methods")
         self.files = {spec: _neurons_file(spec) for spec in self.specs}
         _check_set_names(self.specs)
-        sets: dict[str, NeuronSet] = {}
+        given: dict[str, InterventionSet] = {}
         for spec, path in self.files.items():
             if path is None:
                 method(spec)
             else:
-                sets[str(path)] = neuron_set.load(path)
+                given[str(path)] = sets.load(path)
         for task in self.tasks:
             self._check_data(task.corpus, task.languages, task.fields.data.split)
         if None in self.files.values():
@@ -131,7 +131,7 @@ class BenchmarkSession:
             check_source(identify_data)
             self._check_data(identify_data, self.languages, "identify")
         self._check_model()  # last: a packaged model is converted to read its config
-        for where, chosen in sets.items():
+        for where, chosen in given.items():
             self._check_set(chosen, where)
         self._check_budgets()
 
@@ -160,6 +160,11 @@ class BenchmarkSession:
         return any(m.unit_means for m in methods) or any(
             task.fields.needs_unit_means() for task in self.tasks
         )
+
+    @property
+    def residual(self) -> bool:
+        """Whether a vector method (DiffMean) needs the residual sums."""
+        return any(method(spec).residual for spec, path in self.files.items() if path is None)
 
     @cached_property
     def shape(self) -> ModelShape:
@@ -243,18 +248,18 @@ class BenchmarkSession:
             )
         return self._records[spec]
 
-    def neuron_set(self, handle: ModelHandle, spec: str) -> NeuronSet:
+    def neuron_set(self, handle: ModelHandle, spec: str) -> InterventionSet:
         """Return the set of ``spec``: a file's, or identified on the fly (kept on disk)."""
         path = self.files[spec]
         if path is not None:
             self.neurons_paths[spec] = path
-            return neuron_set.load(path)
+            return sets.load(path)
         stats = self.statistics(handle)
         with self.timings.phase("identify"):
             found = identify(spec, stats)
         self.neurons_paths[spec] = self.identified_path(stats, spec)
         if sharding.leads():  # torchrun's other ranks write nothing
-            neuron_set.dump(found, self.neurons_paths[spec])
+            sets.dump(found, self.neurons_paths[spec])
         return found
 
     def statistics(self, handle: ModelHandle) -> ActivationStats:
@@ -282,6 +287,8 @@ class BenchmarkSession:
             fields["histograms"] = True
         if self.unit_means:
             fields["unit_means"] = True
+        if self.residual:
+            fields["residual"] = True
         fields["halves"] = "alternate windows"  # older entries lack the split halves
         path = cache.statistics_path(info.name, cache.statistics_key(fields))
         provenance = {
@@ -294,7 +301,14 @@ class BenchmarkSession:
 
         def compute(share: Share) -> ActivationStats:
             return _collect(
-                handle, texts, provenance, self.options, share, self.histograms, self.unit_means
+                handle,
+                texts,
+                provenance,
+                self.options,
+                share,
+                self.histograms,
+                self.unit_means,
+                self.residual,
             )
 
         rank = sharding.rank_share(handle.model.device)
@@ -341,8 +355,8 @@ class BenchmarkSession:
                 texts = paragraphs(task.corpus, lang, task.fields.data.split)
                 check_budget(tokenizer, texts, tokens, budget_where(task, lang))
 
-    def _check_set(self, chosen: NeuronSet, where: str) -> None:
-        neuron_set.check_compatible(
+    def _check_set(self, chosen: InterventionSet, where: str) -> None:
+        sets.check_compatible(
             chosen, (self.shape.num_layers, self.shape.neurons_per_layer), where, self.options.model
         )
         for task in self.tasks:
@@ -511,6 +525,7 @@ def _collect(
     share: Share,
     histograms: bool,
     unit_means: bool,
+    residual: bool,
 ) -> ActivationStats:
     from langneurons.neurons.collection import collect
 
@@ -524,4 +539,5 @@ def _collect(
         histograms=histograms,
         share=share,
         unit_means=unit_means,
+        residual=residual,
     )

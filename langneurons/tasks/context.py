@@ -1,4 +1,4 @@
-"""What a task kind gets to evaluate cells: the model, the neuron set, settings, timers."""
+"""What a task kind gets to evaluate cells: the model, the set under test, settings, timers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from langneurons.models.handle import ModelHandle
-    from langneurons.neurons.neuron_set import NeuronSet
+    from langneurons.neurons.sets import InterventionSet
     from langneurons.neurons.statistics import ActivationStats
 
 
@@ -37,7 +37,7 @@ class RunContext:
 
     Attributes:
         handle: the loaded model.
-        neuron_set: the set under test.
+        neuron_set: the set under test (a neuron set or a vector set).
         batch_size: windows (or prompts) per forward pass.
         seed: seed of every random control.
         timings: where kinds record their phases.
@@ -51,7 +51,7 @@ class RunContext:
     """
 
     handle: ModelHandle
-    neuron_set: NeuronSet
+    neuron_set: InterventionSet
     batch_size: int
     seed: int
     timings: Timings

@@ -8,8 +8,10 @@ log-likelihoods read. Model arguments, besides those of ``hf``:
 
 - ``pretrained``: a langneurons alias (``gemma-3-270m``), a Hugging Face id, a folder,
   or (from Python) a loaded model, with ``tokenizer=``;
-- ``neurons``: a neuron set file (``langneurons.neuron_set/1``);
+- ``neurons``: a neuron set file (``langneurons.neuron_set/1``), or a vector set
+  file (``langneurons.vector_set/1``) for ``ablate`` of one language;
 - ``ablate``: languages whose neurons are zeroed, separated by ``+`` (``zh`` or ``zh+ja``);
+  with a vector set, the language whose vectors are projected out of the residual stream;
 - ``steer``: a language whose neurons are set to their activation ``value`` in
   that language at every position (Tang et al. 2024, section 5; with ``ablate``
   naming the source language, the steering task's intervention);
@@ -49,11 +51,13 @@ from langneurons.errors import ConfigError
 from langneurons.models.architecture import architecture_for
 from langneurons.models.handle import prepared, resolve_model
 from langneurons.models.hooks import attached
-from langneurons.models.interventions import check_indices
+from langneurons.models.interventions import check_indices, project_out
 from langneurons.models.interventions import steer as steered
-from langneurons.neurons.controls import matched_random
-from langneurons.neurons.neuron_set import NeuronSet, load
+from langneurons.neurons.controls import control_draw
+from langneurons.neurons.neuron_set import NeuronSet
+from langneurons.neurons.sets import InterventionSet, load
 from langneurons.neurons.statistics import load as load_statistics
+from langneurons.neurons.vector_set import VectorSet
 from langneurons.tasks.steering_values import SteeringValue, steering_values
 
 
@@ -65,6 +69,8 @@ class InterventionLM(HFLM):  # type: ignore[misc]
         zeroed: layer -> neurons zeroed, from the model arguments.
         activated: layer -> neurons set, from the model arguments.
         values: layer -> the values of ``activated[layer]``, in that order.
+        projected: layer -> the vector projected out of the residual stream, from
+            the model arguments (a vector set's ablation).
     """
 
     def __init__(
@@ -79,10 +85,12 @@ class InterventionLM(HFLM):  # type: ignore[misc]
         **kwargs: Any,
     ) -> None:
         # every argument is checked before the model loads
-        chosen = _neuron_set(neurons, [*_split(ablate), *_split(steer)], control_seed)
-        self.zeroed = _union(chosen, _split(ablate))
+        found = _set_of(neurons, [*_split(ablate), *_split(steer)], control_seed)
+        self.projected = _projected(found, _split(ablate), steer)
+        chosen = None if isinstance(found, VectorSet) else found
+        self.zeroed = _union(chosen, _split(ablate) if chosen is not None else [])
         self.activated, self.values = _steering(chosen, steer, stats, value)
-        self._condition = _Condition(self.zeroed, self.activated, self.values)
+        self._condition = _Condition(self.zeroed, self.activated, self.values, self.projected)
         self._starts: dict[tuple[int, ...], int] = {}
         if isinstance(pretrained, str):  # an alias, hub id or folder; a loaded model passes through
             pretrained = str(prepared(resolve_model(pretrained)).folder)
@@ -90,12 +98,15 @@ class InterventionLM(HFLM):  # type: ignore[misc]
         self.architecture = architecture_for(self.model)
         self._check(self.zeroed, f"neuron set {neurons}")
         self._check(self.activated, f"neuron set {neurons}")
+        with project_out(self.model, self.projected, self.architecture):
+            pass  # checks the vectors against the model before any evaluation
 
     @contextlib.contextmanager
     def intervening(
         self,
         zero: Mapping[int, Sequence[int]] | None = None,
         steer: Mapping[int, Mapping[int, float]] | None = None,
+        project: Mapping[int, Sequence[float]] | None = None,
     ) -> Iterator[None]:
         """Run the calls made inside the block under this condition, not the model arguments'.
 
@@ -109,18 +120,24 @@ class InterventionLM(HFLM):  # type: ignore[misc]
             zero: layer -> neuron indices to zero.
             steer: layer -> neuron index -> the value it is set to at every position;
                 applied after zeroing, so a neuron in both takes its value.
+            project: layer -> a vector whose direction is projected out of the
+                residual stream after that layer (a vector set's ablation).
 
         Raises:
-            ConfigError: a layer or neuron index is out of range; checked on entry,
-                so nothing runs under a condition the model cannot take.
+            ConfigError: a layer or neuron index is out of range, or a vector does
+                not fit; checked on entry, so nothing runs under a condition the
+                model cannot take.
         """
         zeroed = {layer: list(indices) for layer, indices in (zero or {}).items()}
         activated = {layer: list(chosen) for layer, chosen in (steer or {}).items()}
         values = {layer: list(chosen.values()) for layer, chosen in (steer or {}).items()}
         self._check(zeroed, "the neurons to zero")
         self._check(activated, "the neurons to steer")
+        projected = {layer: list(vector) for layer, vector in (project or {}).items()}
+        with project_out(self.model, projected, self.architecture):
+            pass  # resolves every layer and vector now; the hooks attach per call
         outer = self._condition
-        self._condition = _Condition(zeroed, activated, values)
+        self._condition = _Condition(zeroed, activated, values, projected)
         try:
             yield
         finally:
@@ -137,15 +154,18 @@ class InterventionLM(HFLM):  # type: ignore[misc]
     @contextlib.contextmanager
     def _intervention(self) -> Iterator[None]:
         condition = self._condition
-        if not condition.zeroed and not condition.activated:
+        if not condition.zeroed and not condition.activated and not condition.projected:
             yield
             return
-        with steered(
-            self.model,
-            condition.activated,
-            condition.values,
-            condition.zeroed,
-            self.architecture,
+        with (
+            steered(
+                self.model,
+                condition.activated,
+                condition.values,
+                condition.zeroed,
+                self.architecture,
+            ),
+            project_out(self.model, condition.projected, self.architecture),
         ):
             yield
 
@@ -233,11 +253,12 @@ class InterventionLM(HFLM):  # type: ignore[misc]
 
 @dataclasses.dataclass(frozen=True)
 class _Condition:
-    """What a call runs under: layer -> neurons to zero, neurons to set, and their values."""
+    """What a call runs under: layer -> neurons to zero, neurons to set, their values, vectors."""
 
     zeroed: Mapping[int, Sequence[int]]
     activated: Mapping[int, Sequence[int]]
     values: Mapping[int, Sequence[float]]
+    projected: Mapping[int, Sequence[float]]
 
 
 def _continuation_starts(
@@ -261,23 +282,36 @@ def _split(languages: str | None) -> list[str]:
     return languages.split("+") if languages else []
 
 
-def _neuron_set(
+def _set_of(
     neurons: str | None, languages: list[str], control_seed: int | None
-) -> NeuronSet | None:
+) -> InterventionSet | None:
     """The set (or its control) when any language is named; every language must be in it."""
     if not languages:
         return None
     if neurons is None:
         raise ConfigError("ablate= and steer= need neurons=<neuron set file>")
-    chosen: NeuronSet = load(Path(neurons))
+    chosen = load(Path(neurons))
     if control_seed is not None:
-        chosen = matched_random(chosen, int(control_seed))
+        chosen = control_draw(chosen, int(control_seed))
     for lang in languages:
         if lang not in chosen.languages:
             raise ConfigError(
                 f"neuron set {neurons} has no language '{lang}' (it has {', '.join(chosen.languages)})"
             )
     return chosen
+
+
+def _projected(
+    chosen: InterventionSet | None, ablate: list[str], steer: str | None
+) -> dict[int, list[float]]:
+    """Layer -> the vector projected out: a vector set's ``ablate`` language's (one at most)."""
+    if not isinstance(chosen, VectorSet):
+        return {}
+    if steer is not None or len(ablate) != 1:
+        raise ConfigError(
+            "a vector set takes ablate=<one language> here; steer with it in the steering task"
+        )
+    return {layer: list(vector) for layer, vector in chosen.languages[ablate[0]].items()}
 
 
 def _union(chosen: NeuronSet | None, languages: list[str]) -> dict[int, list[int]]:

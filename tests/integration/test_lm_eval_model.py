@@ -307,3 +307,50 @@ def test_loglikelihoods_with_the_head_on_the_positions_read_equal_hflms(
     assert any(kept < width for width, kept in shapes)
     # outside a loglikelihood call, every position
     assert lm._model_call(IDS).shape[1] == IDS.shape[1]
+
+
+def tiny_vector_set(folder, model_folder):
+    """A vector set for the tiny llama model: one direction per language at layer 1."""
+    from langneurons.neurons import vector_set
+    from langneurons.neurons.sets import load
+
+    neurons = json.loads(tiny_neuron_set(folder, model_folder).read_text())
+    hidden = InterventionLM(pretrained=str(model_folder), device="cpu").model.config.hidden_size
+    data = {
+        **{k: neurons[k] for k in ("model", "statistics")},
+        "format": vector_set.FORMAT,
+        "site": "model.layers.{i}",
+        "hidden_size": hidden,
+        "method": {"name": "handmade", "params": {}},
+        "languages": {
+            lang: {"1": [float((i + k) % 3 - 1) for i in range(hidden)]}
+            for k, lang in enumerate(["en", "de"])
+        },
+    }
+    path = folder / "vectors.json"
+    path.write_text(json.dumps(data))
+    return path, load(path)
+
+
+def test_a_vector_set_projects_its_language_out_during_the_call(tiny_model_folder, tmp_path):
+    from langneurons.models.interventions import project_out
+
+    path, chosen = tiny_vector_set(tmp_path, tiny_model_folder)
+    plain = InterventionLM(pretrained=str(tiny_model_folder), device="cpu")
+    ablated = InterventionLM(
+        pretrained=str(tiny_model_folder), device="cpu", neurons=str(path), ablate="de"
+    )
+    assert ablated.projected == {1: list(chosen.languages["de"][1])}
+    expected_model = plain.model
+    with torch.no_grad(), project_out(expected_model, chosen.languages["de"]):
+        expected = expected_model(input_ids=IDS).logits
+    assert torch.equal(ablated._model_call(IDS), expected)
+    assert not torch.equal(ablated._model_call(IDS), plain._model_call(IDS))
+    with plain.intervening(project=chosen.languages["de"]):
+        assert torch.equal(plain._model_call(IDS), expected)
+    for name, layer in ablated.model.named_modules():
+        assert not layer._forward_hooks, name
+    with pytest.raises(ConfigError, match="a vector set takes ablate=<one language>"):
+        InterventionLM(
+            pretrained=str(tiny_model_folder), device="cpu", neurons=str(path), steer="en"
+        )

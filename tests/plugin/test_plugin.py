@@ -291,3 +291,71 @@ checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
     assert len(cell["units"]["drop"]) == 8
     summary = data["tasks"][0]["summary"]
     assert summary["specificity_lo"] <= summary["specificity"] <= summary["specificity_hi"]
+
+
+def test_a_vector_method_runs_on_every_task_kind_beside_a_neuron_method(
+    pytester, project, tmp_path, monkeypatch
+):
+    """``--neurons lape,diffmean``: both on the same cells, the vectors' controls random directions."""
+    pytest.importorskip("lm_eval")
+    monkeypatch.setenv("LANGNEURONS_CACHE", str(tmp_path / "cache"))
+    tasks = pytester.path / "tasks"
+    (tasks / "steer.yaml").write_text(
+        """name: steer
+kind: steering
+version: 1
+languages: [en, zh]
+data: {source: prompts, split: evaluate}
+prompts_per_language: 2
+max_new_tokens: 4
+control: {seed: 0, draws: 2}
+checks: {min_success: 0, max_baseline: 1, max_control: 1}
+"""
+    )
+    (tasks / "latent.yaml").write_text(
+        """name: latent
+kind: latent
+version: 1
+languages: [en, zh]
+data: {source: concepts, split: evaluate}
+cells: {translation: [en>zh]}
+checks: {min_final_accuracy: 0, min_probe_accuracy: 0, latent_peak_inside: false}
+"""
+    )
+    (tasks / "downstream.yaml").write_text(
+        """name: downstream
+kind: downstream
+version: 1
+languages: [en, zh]
+data: {source: concepts, split: evaluate}
+limit: 4
+checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
+"""
+    )
+    run = args(
+        project, "--neurons", "lape,diffmean", "--identify-data", f"text:{project['corpus']}"
+    )
+    result = pytester.runpytest_subprocess(*run, "--langs", "en,zh")
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("failed", 0) == outcomes.get("errors", 0) == 0, result.stdout.str()
+    assert outcomes["passed"] > 0
+    files = {
+        json.loads(f.read_text())["neuron_set"]["method"]["name"]: json.loads(f.read_text())
+        for f in (pytester.path / "out").glob("*.json")
+    }
+    assert set(files) == {"lape", "diffmean"}
+    vectors = files["diffmean"]
+    assert vectors["neuron_set"]["neurons"] == {"en": 1, "zh": 1}  # one direction each
+    written = list((tmp_path / "cache" / "neuron_sets").rglob("diffmean-*.json"))
+    assert json.loads(written[0].read_text())["format"] == "langneurons.vector_set/1"
+    by_task = {t["name"]: t for t in vectors["tasks"]}
+    assert set(by_task) == {"tiny", "steer", "latent", "downstream"}
+    for task in by_task.values():
+        assert task["cells"]
+        for cell in task["cells"]:
+            assert all(math.isfinite(v) for v in cell["metrics"].values())
+    ablated = {c["id"]: c["metrics"] for c in by_task["tiny"]["cells"]}
+    own = ablated["ablate[zh]-eval[zh]"]
+    assert own["ratio"] != 1.0 and own["control_ratio"] != own["ratio"]
+    steered = by_task["steer"]["cells"][0]["units"]
+    assert "control_1" in steered  # two random-direction draws

@@ -28,6 +28,18 @@ def test_validate_rejects_a_bad_set(tmp_path, capsys):
     assert "this version reads langneurons.neuron_set/1" in capsys.readouterr().err
 
 
+def test_validate_reads_a_vector_set_by_its_format(tmp_path, capsys):
+    from tests.unit.test_vector_set import GOOD
+
+    path = tmp_path / "vectors.json"
+    path.write_text(json.dumps(GOOD))
+    assert main(["validate", str(path)]) == 0
+    assert f"{path}: vector set" in capsys.readouterr().out
+    path.write_text(json.dumps({**GOOD, "hidden_size": 4}))
+    assert main(["validate", str(path)]) == 2
+    assert "3 numbers; the hidden size is 4" in capsys.readouterr().err
+
+
 def test_validate_checks_results_files_as_leaderboard_submit_does(tmp_path, capsys):
     filed = sorted((ROOT / "leaderboard" / "submissions").glob("*/*.json"))[0]
     assert main(["validate", str(filed), "--tasks", str(ROOT / "tasks")]) == 0

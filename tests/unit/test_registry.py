@@ -15,7 +15,7 @@ def test_registering_a_taken_name_raises():
 def test_unknown_name_suggests_and_lists():
     with pytest.raises(
         ConfigError,
-        match="unknown method 'lapee'; did you mean 'lape'\\? known: frequency, kojima2024, lape, meandiff, random, zhang2025",
+        match="unknown method 'lapee'; did you mean 'lape'\\? known: diffmean, frequency, kojima2024, lape, meandiff, random, zhang2025",
     ):
         method("lapee")
 

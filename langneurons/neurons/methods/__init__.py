@@ -1,5 +1,13 @@
 """Identification methods; importing this package registers them."""
 
-from langneurons.neurons.methods import frequency, kojima2024, lape, meandiff, random_set, zhang2025
+from langneurons.neurons.methods import (
+    diffmean,
+    frequency,
+    kojima2024,
+    lape,
+    meandiff,
+    random_set,
+    zhang2025,
+)
 
-__all__ = ["frequency", "kojima2024", "lape", "meandiff", "random_set", "zhang2025"]
+__all__ = ["diffmean", "frequency", "kojima2024", "lape", "meandiff", "random_set", "zhang2025"]

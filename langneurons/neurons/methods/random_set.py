@@ -31,13 +31,13 @@ class RandomParams(MethodParams):
 
 def select(stats: ActivationStats, params: RandomParams) -> Identified:
     """Random neurons matched, per language and layer, to what method ``like`` selects."""
-    from langneurons.neurons.identification import method
+    from langneurons.neurons.identification import neuron_method
 
     if params.like == "random":
         raise ConfigError(
             "method 'random' cannot be matched to itself; pick like: lape, zhang2025, ..."
         )
-    reference, _ = method(params.like).select(stats, {})
+    reference, _ = neuron_method(params.like, "method 'random', like").select(stats, {})
     layers, width = stats.over_zero.shape[1], stats.over_zero.shape[2]
     counts = {
         lang: [len(reference[lang].get(i, ())) for i in range(layers)] for lang in stats.languages

@@ -29,6 +29,7 @@ reuses the unmodified result.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Literal
@@ -37,8 +38,7 @@ import numpy as np
 from pydantic import Field
 
 from langneurons.columns import estimate, matrix
-from langneurons.models.interventions import ablate
-from langneurons.neurons.controls import matched_random
+from langneurons.neurons.controls import control_draw
 from langneurons.tasks.checks import Checks, Rule, diagonal, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.perplexity import NLL, nll
@@ -62,6 +62,7 @@ from langneurons.tasks.uncertainty import (
     unit_indices,
     with_interval,
 )
+from langneurons.tasks.under_test import ablation, is_empty, size
 from langneurons.text.corpus import paragraphs
 from langneurons.text.windows import Window, windows
 
@@ -295,7 +296,7 @@ class _Evaluator:
         self.context = context
         control = self.fields.control
         self.controls = [
-            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+            control_draw(context.neuron_set, control.seed, i) for i in range(control.draws)
         ]
         self._nll: dict[tuple[str, Condition, str], NLL] = {}
 
@@ -312,7 +313,7 @@ class _Evaluator:
             "ppl": base.perplexity,
             "ppl_ablated": ablated.perplexity,
             "ppl_control": float(np.mean([c.perplexity for c in controls])),
-            "neurons": float(self.context.neuron_set.count(x)),
+            "neurons": size(self.context.neuron_set, x),
             "tokens": float(base.tokens),
             "windows": float(len(base.window_tokens)),
             "control_draws": float(len(controls)),
@@ -374,21 +375,19 @@ class _Evaluator:
 
     def _compute(self, condition: Condition, lang: str) -> NLL:
         what, x, draw = condition
-        neurons: Mapping[int, tuple[int, ...]] = {}
-        if what == "ablate":
-            neurons = self.context.neuron_set.languages[x]
-        elif what == "control":
-            neurons = self.controls[draw].languages[x]
-        if what != "none" and not neurons:
+        chosen = self.context.neuron_set if what == "ablate" else self.controls[draw]
+        if what != "none" and is_empty(chosen, x):
             return self.nll(("none", "", 0), lang)
         handle = self.context.handle
         items = self.windows(lang)
         # the BOS position is an attention sink, not text: statistics never count it
         # and the ablation leaves it alone, so a set is judged by what it does to text
-        with (
-            self.context.timings.phase("ablation forward"),
-            ablate(handle.model, neurons, handle.architecture, start=items[0].prefix),
-        ):
+        removed = (
+            ablation(handle, chosen, x, start=items[0].prefix)
+            if what != "none"
+            else contextlib.nullcontext()
+        )
+        with self.context.timings.phase("ablation forward"), removed:
             return nll(handle, items, self.context.batch_size)
 
     def windows(self, lang: str) -> list[Window]:

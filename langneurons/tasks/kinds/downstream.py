@@ -37,7 +37,7 @@ from pydantic import Field, model_validator
 from langneurons.canonical import sha256_of
 from langneurons.columns import estimate, matrix
 from langneurons.errors import ConfigError
-from langneurons.neurons.controls import matched_random
+from langneurons.neurons.controls import control_draw
 from langneurons.paths import cache_dir
 from langneurons.tasks.checks import Checks, Rule, diagonal, failures
 from langneurons.tasks.context import RunContext
@@ -62,6 +62,7 @@ from langneurons.tasks.uncertainty import (
     unit_indices,
     with_interval,
 )
+from langneurons.tasks.under_test import lm_eval_condition, size
 
 DEFAULT_TASKS = "langneurons_concepts_{lang}"
 
@@ -296,7 +297,7 @@ class _Evaluator:
         self.context = context
         control = self.fields.control
         self.controls = [
-            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+            control_draw(context.neuron_set, control.seed, i) for i in range(control.draws)
         ]
         self.set_sha256 = context.neuron_set.sha256()
         self._lm: Any = None
@@ -308,9 +309,11 @@ class _Evaluator:
     def evaluate(self, cell: Cell) -> CellResult:
         x, y = cell.params["ablate"], cell.params["eval"]
         plain = self.scores(("baseline",), {})
-        ablated = self.scores((self.set_sha256, "ablate", x), self.context.neuron_set.languages[x])
+        ablated = self.scores(
+            (self.set_sha256, "ablate", x), lm_eval_condition(self.context.neuron_set, x)
+        )
         controls = [
-            self.scores((self.set_sha256, "control", x, str(i)), c.languages[x])
+            self.scores((self.set_sha256, "control", x, str(i)), lm_eval_condition(c, x))
             for i, c in enumerate(self.controls)
         ]
         name = cell.params["lm_eval_task"]
@@ -320,7 +323,7 @@ class _Evaluator:
             "ablated": ablated[name].value,
             "control": float(np.mean([c[name].value for c in controls])),
             "samples": float(plain[name].samples),
-            "neurons": float(self.context.neuron_set.count(x)),
+            "neurons": size(self.context.neuron_set, x),
             "control_draws": float(len(controls)),
         }
         # lm-eval reports no standard error for some metrics ("N/A"): leave it out, not NaN
@@ -371,20 +374,25 @@ class _Evaluator:
             len(scores.per_document), self.fields.control.seed, f"{self.task.name}/{scores.task}"
         )
 
-    def scores(self, condition: tuple[str, ...], neurons: Mapping[int, Any]) -> dict[str, _Scores]:
-        """lm-eval's scores under ``condition``, run once per run (the baseline once for all sets)."""
+    def scores(
+        self, condition: tuple[str, ...], intervention: Mapping[str, Any]
+    ) -> dict[str, _Scores]:
+        """lm-eval's scores under ``condition``, run once per run (the baseline once for all sets).
+
+        ``intervention`` is what ``InterventionLM.intervening`` takes.
+        """
         key = (self.task.name, self.task.sha256, *condition)
         if key not in self.context.shared:
-            self.context.shared[key] = self._run(neurons)
+            self.context.shared[key] = self._run(intervention)
         found: dict[str, _Scores] = self.context.shared[key]
         return found
 
-    def _run(self, neurons: Mapping[int, Any]) -> dict[str, _Scores]:
+    def _run(self, intervention: Mapping[str, Any]) -> dict[str, _Scores]:
         import lm_eval
 
         lm, manager = self._model()
         names = [self.fields.lm_eval_tasks.format(lang=lang) for lang in self.task.languages]
-        with lm.intervening(zero=neurons), self.context.timings.phase("lm-eval"):
+        with lm.intervening(**intervention), self.context.timings.phase("lm-eval"):
             out = lm_eval.simple_evaluate(
                 model=lm,
                 tasks=names,

