@@ -15,11 +15,13 @@ from langneurons.report.submission import NAME_LIMIT, SubmissionError, check_fil
 from tests.leaderboard_files import ROOT, TASKS
 
 FILED = sorted((ROOT / "leaderboard" / "submissions").glob("*/*.json"))
+#: the entry the tampering tests edit: gemma's LAPE, whose cells they know
+HONEST = next(p for p in FILED if p.parent.name == "gemma-3-270m" and p.name.startswith("lape-"))
 
 
 def entry(folder, change=None, source=None, rehash=True):
     """A copy of a filed entry with ``change`` applied to its JSON and (by default) re-hashed."""
-    data = json.loads((source or FILED[0]).read_text())
+    data = json.loads((source or HONEST).read_text())
     if change is not None:
         change(data)
     if rehash:
@@ -104,7 +106,7 @@ def test_other_strings_in_the_file_name_are_checked(tmp_path, where, change):
 def test_a_model_folder_that_is_a_link_out_of_submissions_is_refused(tmp_path):
     outside = tmp_path / "outside"
     outside.mkdir()
-    name = json.loads(FILED[0].read_text())["model"]["name"]
+    name = json.loads(HONEST.read_text())["model"]["name"]
     (tmp_path / "board" / "submissions").mkdir(parents=True)
     (tmp_path / "board" / "submissions" / name).symlink_to(outside, target_is_directory=True)
     with pytest.raises(SubmissionError, match="resolves to .* outside .*submissions"):
@@ -388,7 +390,7 @@ def test_the_leaderboard_ranks_on_recomputed_summaries_not_the_files(tmp_path):
     folder.mkdir(parents=True)
     (folder / path.name).write_bytes(path.read_bytes())
     (found,) = leaderboard.entries(board)
-    honest = json.loads(FILED[0].read_text())
+    honest = json.loads(HONEST.read_text())
     assert found.scores["ablation_perplexity"] == task(honest, "ablation")["summary"]["specificity"]
     assert any("summary 'specificity' is 99" in p for p in check_filed(board, TASKS))
 
