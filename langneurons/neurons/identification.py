@@ -217,8 +217,8 @@ def describe_methods() -> str:
     import langneurons.neurons.methods  # noqa: F401  (registers the methods)
 
     lines = [
-        "methods and their parameters (the command line runs the defaults;",
-        "identify(method, stats, params) in Python takes others):",
+        "methods and their parameters (default; set one with --param NAME=VALUE,",
+        "or pass params to identify(method, stats, params) in Python):",
     ]
     for name in METHODS:
         chosen = METHODS.get(name)

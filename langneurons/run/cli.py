@@ -81,6 +81,14 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     ident.add_argument("--method", default="lape", help="registered method (default: lape)")
+    ident.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a parameter of the method, repeatable; the value is read as YAML (0.25, true, "
+        "auto); the parameters are listed below",
+    )
     ident.add_argument("--model", default="gemma-3-270m", help="alias, hub id or folder")
     ident.add_argument("--revision", default=None, help="hub revision")
     ident.add_argument(
@@ -276,16 +284,18 @@ def _token_counts(name: str, tokenizer_folder: Path) -> list[list[str]]:
 def _identify(args: argparse.Namespace) -> None:
     """Identify a set, or collect one shard; under torchrun, rank 0 alone writes and prints."""
     from langneurons.neurons import sets, sharding, statistics
-    from langneurons.neurons.identification import identify, method
+    from langneurons.neurons.identification import identify, method, parse_params
     from langneurons.run.session import BenchmarkSession, RunOptions, check_output_file
 
-    method(args.method)  # a method, never a file (the session would take a file)
+    chosen = method(args.method)  # a method, never a file (the session would take a file)
+    params = _method_params(args.param)
+    parse_params(args.method, chosen.params, params)  # a bad one fails before any model loads
     share = None if args.shard is None else sharding.parse_share(args.shard)
     if share is not None:
-        if (args.out, args.stats) != (None, None):
+        if (args.out, args.stats, args.param) != (None, None, []):
             raise ConfigError(
                 f"--shard {share} collects one part of the statistics into --stats-out; drop "
-                "--out and --stats, merge the parts with merge-stats, then identify --stats"
+                "--out, --stats and --param, merge the parts with merge-stats, then identify --stats"
             )
         if args.stats_out is None:
             raise ConfigError(f"--shard {share} needs --stats-out, the file of this share")
@@ -302,7 +312,7 @@ def _identify(args: argparse.Namespace) -> None:
             raise ConfigError("--stats-out writes collected statistics; --stats reads a file")
         stats = statistics.load(args.stats)
         sharding.check_whole(stats, f"--stats {args.stats}")
-        found = identify(args.method, stats)
+        found = identify(args.method, stats, params)
     else:
         options = RunOptions(
             model=args.model,
@@ -321,7 +331,7 @@ def _identify(args: argparse.Namespace) -> None:
             statistics.save(session.statistics(handle), args.stats_out)
             print(f"{args.stats_out}: statistics share {share} of {handle.info.name}")
             return
-        found = session.neuron_set(handle, args.method)
+        found = identify(args.method, session.statistics(handle), params)
         if args.stats_out is not None and sharding.leads():
             statistics.save(session.statistics(handle), args.stats_out)
             print(f"{args.stats_out}: statistics of {found.model.name}")
@@ -330,6 +340,24 @@ def _identify(args: argparse.Namespace) -> None:
     sets.dump(found, args.out)
     counts = ", ".join(f"{lang} {found.count(lang)}" for lang in found.languages)
     print(f"{args.out}: {args.method} on {found.model.name}: {counts}")
+
+
+def _method_params(pairs: list[str]) -> dict[str, object]:
+    """``--param NAME=VALUE`` options as a dict; values are YAML scalars (safe_load runs no code)."""
+    import yaml
+
+    params: dict[str, object] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--param {pair}: write NAME=VALUE, e.g. --param depth=0.25")
+        if name in params:
+            raise ConfigError(f"--param {name} is given twice; give it once")
+        try:
+            params[name] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--param {pair}: the value is not a YAML scalar") from None
+    return params
 
 
 def _merge_stats(args: argparse.Namespace) -> None:

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from langneurons.report import results as results_format
 from langneurons.run.cli import main
 from tests.leaderboard_files import results_1
@@ -89,3 +91,45 @@ def test_upgrade_refuses_a_tampered_file_and_writes_nothing(tmp_path, capsys):
         " (edited after the run)\n"
     )
     assert {path: path.read_bytes() for path in (good, tampered)} == before
+
+
+def test_identify_takes_method_parameters_as_yaml_values(tmp_path):
+    import torch
+
+    from langneurons.neurons import sets, statistics
+    from tests.unit.test_vector_set import residual_stats
+
+    stats_file, out = tmp_path / "stats.safetensors", tmp_path / "vectors.json"
+    statistics.save(
+        residual_stats(torch.randn(3, 5, 4, dtype=torch.float64), [5, 6, 7]), stats_file
+    )
+    args = ["identify", "--stats", str(stats_file), "--method", "diffmean", "--out", str(out)]
+    assert main([*args, "--param", "depth=0", "--param", "alpha=2"]) == 0
+    assert sets.load(out).method.params == {"depth": 0, "alpha": 2, "layer": 0}
+
+
+@pytest.mark.parametrize(
+    ("param", "message"),
+    [
+        ("depth", "write NAME=VALUE"),
+        ("depth=[0.5", "not a YAML scalar"),
+        ("depth=deep", "parameter 'depth' must be float, got 'deep'"),
+        ("layer=3", "method 'diffmean' has no parameter 'layer'"),
+    ],
+)
+def test_a_bad_method_parameter_is_one_line_before_any_model_loads(
+    tmp_path, capsys, param, message
+):
+    out = tmp_path / "vectors.json"
+    args = ["identify", "--model", "nonexistent-model", "--method", "diffmean", "--out", str(out)]
+    assert main([*args, "--param", param]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+    assert not out.exists()
+
+
+def test_a_parameter_given_twice_is_refused(tmp_path, capsys):
+    out = tmp_path / "v.json"
+    args = ["identify", "--method", "diffmean", "--param", "alpha=1", "--param", "alpha=2"]
+    assert main([*args, "--out", str(out)]) == 2
+    assert "--param alpha is given twice" in capsys.readouterr().err

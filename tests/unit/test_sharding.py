@@ -71,10 +71,11 @@ def test_int32_counts_in_files_are_summed_as_int64(tmp_path):
         (["--shard", "2/1", "--stats-out", "p.safetensors"], "expected K/N"),
         (["--shard", "1/2", "--stats", "s.safetensors", "--stats-out", "p.safetensors"], "--stats"),
         ([], "needs --out"),
+        (["--shard", "1/2", "--param", "alpha=2", "--stats-out", "p.safetensors"], "--param"),
     ],
 )
 def test_identify_refuses_bad_shard_options_before_any_model(tmp_path, capsys, args, message):
-    assert main(["identify", *args]) == 2
+    assert main(["identify", "--method", "diffmean", *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
 
