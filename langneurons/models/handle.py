@@ -73,12 +73,14 @@ class ModelSource:
 
 @dataclass(frozen=True)
 class ModelShape:
-    """What a neuron set must agree with: architecture, layers, neurons per layer."""
+    """What a set must agree with: architecture, layers, neurons per layer, residual width."""
 
     architecture: str
     family: str
     num_layers: int
     neurons_per_layer: int
+    #: the residual stream's width, None where the config does not name it
+    hidden_size: int | None = None
 
 
 @dataclass(frozen=True)
@@ -203,8 +205,13 @@ def model_shape(source: ModelSource) -> ModelShape:
     if not names:
         raise ConfigError(f"{folder}/config.json has no 'architectures'; cannot pick an adapter")
     architecture = architecture_named(names[0])
+    hidden = getattr(config.get_text_config(), "hidden_size", None)
     return ModelShape(
-        names[0], architecture.family, int(config.num_hidden_layers), architecture.width(config)
+        names[0],
+        architecture.family,
+        int(config.num_hidden_layers),
+        architecture.width(config),
+        None if hidden is None else int(hidden),
     )
 
 

@@ -7,8 +7,10 @@ and independent of which other languages are present. A task draws its control
 several times (``draw`` 0, 1, ...), each an independent stream of the same seed,
 so a cell's control is a mean over draws, not one lucky or unlucky set.
 
-A vector set's control is a random direction of the same norm at each of its
-layers (:func:`random_directions`); :func:`control_draw` gives either kind's.
+A vector set's control is the set turned by a random rotation at each of its
+layers, so each vector, and each difference of two, keeps its norm and gets a
+random direction (:func:`random_directions`); :func:`control_draw` gives either
+kind's.
 """
 
 from __future__ import annotations
@@ -58,25 +60,39 @@ def control_draw(reference: InterventionSet, seed: int, draw_index: int = 0) -> 
 
 
 def random_directions(reference: VectorSet, seed: int, draw_index: int = 0) -> VectorSet:
-    """Control draw ``draw_index`` of a vector set: per language and layer, a random direction of the same norm.
+    """Control draw ``draw_index`` of a vector set: at each layer, its vectors turned by one random rotation.
 
-    Isotropic (a normalised standard normal), seeded per language and draw as
-    :func:`draw` is.
+    Every vector keeps its norm and gets a uniformly random direction, so an
+    ablation projects out a random direction of the same norm; and every
+    difference of two vectors keeps its length, so a steering shift
+    ``v_T - v_S`` becomes a random direction of that shift's norm (random
+    directions drawn per language would give ``|v_T|^2 + |v_S|^2`` instead).
+    The rotation is Haar-distributed on the span of the layer's vectors: an
+    orthonormal basis of that span is mapped onto a random orthonormal frame
+    (the Q of a standard normal matrix's QR, signs fixed by R's diagonal;
+    Mezzadri 2007), seeded per draw and layer, which costs hidden x languages^2,
+    not hidden^3.
     """
     import torch
 
     from langneurons.neurons.vector_set import VectorSet
 
-    languages = {}
-    for lang, layers in reference.languages.items():
-        key = f"directions-{draw_index}/{lang}"
+    languages: dict[str, dict[int, tuple[float, ...]]] = {lang: {} for lang in reference.languages}
+    for layer in sorted({layer for layers in reference.languages.values() for layer in layers}):
+        langs = [lang for lang, layers in reference.languages.items() if layer in layers]
+        vectors = torch.tensor(
+            [reference.languages[lang][layer] for lang in langs], dtype=torch.float64
+        )
+        basis, _ = torch.linalg.qr(vectors.T)  # [hidden, K], orthonormal, spans the vectors
+        key = f"rotation-{draw_index}/{layer}"
         generator = torch.Generator().manual_seed(seed * 1_000_003 + zlib.crc32(key.encode()))
-        norms = reference.norms(lang)
-        drawn = {}
-        for layer in sorted(layers):
-            direction = torch.randn(reference.hidden_size, generator=generator, dtype=torch.float64)
-            drawn[layer] = tuple((direction * norms[layer] / direction.norm()).tolist())
-        languages[lang] = drawn
+        normal = torch.randn(
+            reference.hidden_size, len(langs), generator=generator, dtype=torch.float64
+        )
+        frame, triangular = torch.linalg.qr(normal)
+        frame = frame * torch.sign(torch.diagonal(triangular))
+        for lang, turned in zip(langs, vectors @ basis @ frame.T, strict=True):
+            languages[lang][layer] = tuple(turned.tolist())
     return VectorSet(
         model=reference.model,
         site=reference.site,

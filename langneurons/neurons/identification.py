@@ -39,10 +39,12 @@ class MethodParams(BaseModel):
     """Base of every method's parameters: each a ``Field`` with its default and description.
 
     Strict, so that ``"0.1"`` is not quietly read as a number (an int still passes
-    where a float is declared); frozen, so a method cannot change what is recorded.
+    where a float is declared); no NaN or infinity (a set's recorded params are
+    JSON, and no method means anything by them); frozen, so a method cannot change
+    what is recorded.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 P = TypeVar("P", bound=MethodParams)

@@ -45,12 +45,17 @@ def dump(chosen: InterventionSet, path: Path) -> None:
 
 
 def check_compatible(
-    chosen: InterventionSet, shape: tuple[int, int], where: str, model: str
+    chosen: InterventionSet,
+    shape: tuple[int, int],
+    where: str,
+    model: str,
+    hidden: int | None = None,
 ) -> None:
     """Raise unless ``chosen`` was made for a model of ``shape`` (layers, neurons per layer).
 
-    A vector set records the shape of its model too; its hidden size is checked
-    again when its hooks attach.
+    A vector set records the shape of its model too, and its vectors must be as
+    wide as the model's residual stream (``hidden``, when the config names it;
+    the hooks check it again when they attach).
 
     Raises:
         ShapeMismatchError: the shapes differ; both are named.
@@ -63,4 +68,9 @@ def check_compatible(
         raise ShapeMismatchError(
             f"vector set {where} was made for {chosen.model.name} ({ours[0]} x {ours[1]}); "
             f"model {model} is {shape[0]} x {shape[1]}"
+        )
+    if hidden is not None and chosen.hidden_size != hidden:
+        raise ShapeMismatchError(
+            f"vector set {where} has vectors of {chosen.hidden_size} numbers; the residual "
+            f"stream of model {model} is {hidden} wide"
         )

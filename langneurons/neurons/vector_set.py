@@ -30,6 +30,9 @@ from langneurons.input_files import format_object, load_json
 from langneurons.records import MethodRecord, ModelIdentity, StatisticsRecord, parse_record
 from langneurons.text.languages import check_languages
 
+#: the largest float32: the hooks compute in float32
+FLOAT32_MAX = 3.4028234663852886e38
+
 FORMAT = "langneurons.vector_set/1"
 
 Vectors = Mapping[int, tuple[float, ...]]
@@ -150,18 +153,27 @@ def _layers_in(
         raise FormatError(f"{where}: expected an object layer -> vector")
     parsed: dict[int, tuple[float, ...]] = {}
     for key, vector in layers.items():
-        if not str(key).isdigit() or not 0 <= int(key) < num_layers:
+        if not (str(key).isascii() and str(key).isdigit()) or not 0 <= int(key) < num_layers:
             raise FormatError(f"{where}: layer '{key}' is out of range 0..{num_layers - 1}")
         if str(int(key)) != key:
             raise FormatError(f"{where}: layer '{key}' must be written '{int(key)}'")
+        # |x| below float32's largest: the hooks add in float32, so a larger value would be inf
         numbers = isinstance(vector, list) and all(
-            type(x) in (int, float) and math.isfinite(x) for x in vector
+            type(x) in (int, float) and abs(x) < FLOAT32_MAX for x in vector
         )
         if not numbers:
-            raise FormatError(f"{where}.{key}: expected a list of finite numbers")
+            raise FormatError(
+                f"{where}.{key}: expected a list of finite numbers below {FLOAT32_MAX:.3g} in size"
+            )
         if len(vector) != hidden:
             raise FormatError(f"{where}.{key}: {len(vector)} numbers; the hidden size is {hidden}")
-        if not any(vector):
+        values = tuple(float(x) for x in vector)
+        norm = math.hypot(*values)
+        if norm == 0:
             raise FormatError(f"{where}.{key}: a zero vector has no direction")
-        parsed[int(key)] = tuple(float(x) for x in vector)
+        if not norm < FLOAT32_MAX:
+            raise FormatError(
+                f"{where}.{key}: its norm is above {FLOAT32_MAX:.3g}; rescale the set"
+            )
+        parsed[int(key)] = values
     return parsed

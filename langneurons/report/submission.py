@@ -8,8 +8,9 @@ name and version, its cells are exactly the task's (none missing, none extra, no
 twice, same params), every number is finite, the run was not interrupted, each
 cell's ``failures`` (and so ``passed``, which the reader requires to be true
 exactly when there is none) are what its kind's checks give from the cell's own
-metrics (``TaskKind.failures``), each task's ``summary`` is what its kind computes
-from the cells, and no entry for the same model revision and neuron
+metrics (``TaskKind.failures``), each cell's metrics that its per-unit values
+determine are what they give (``TaskKind.unit_metrics``), each task's ``summary``
+is what its kind computes from the cells, and no entry for the same model revision and neuron
 set exists yet. It is then copied, byte for byte, to
 ``submissions/<model>/<method>-<set sha256[:12]>.json`` under the leaderboard
 folder, where the model and method names are reduced to one ASCII file-name
@@ -131,6 +132,20 @@ def recomputed_summary(
         raise SubmissionError(f"cannot recompute the summary from the cells ({error})") from None
 
 
+def recomputed_metrics(
+    task: TaskSpec[TaskFields], cells: Sequence[results_format.CellRecord], cell_id: str
+) -> dict[str, float]:
+    """The metrics of cell ``cell_id`` that its kind computes from the cells' units.
+
+    Raises:
+        KeyError: a unit, or a cell whose units it reads, is missing.
+    """
+    kind = task_kind(task.kind)
+    results = cell_results(cells)
+    planned = {cell.id: cell for cell in kind.cells(task)}
+    return kind.unit_metrics(task, planned[cell_id], lambda i: results[i].units)
+
+
 def examine(path: Path, leaderboard: Path, tasks: Path) -> tuple[Checked | None, list[str]]:
     """Every reason ``path`` would not be filed, short of it being filed already.
 
@@ -208,6 +223,7 @@ def _task_reasons(parsed: results_format.Results, tasks: Path) -> list[str]:
                 reasons.append(f"task {name}: {error}")
                 continue
             if not cells and not finite:  # a summary of other cells, or of NaN, says nothing
+                reasons += _unit_reasons(task, record, upgraded=complete is None)
                 reasons += _summary_reasons(task, record)
     if complete is False:
         reasons.insert(0, f"the run was interrupted: {ran} of {planned} cells ran; rerun it")
@@ -324,6 +340,43 @@ def _failure_reasons(
                 f"its metrics give: {'; '.join(given)}"
             )
     return _lines(f"task {_quote(task.name)}", found, "failures are recomputed, not trusted")
+
+
+def _unit_reasons(
+    task: TaskSpec[TaskFields], record: results_format.TaskRecord, upgraded: bool
+) -> list[str]:
+    """Lines for cell metrics that differ from what the kind computes from the cells' units.
+
+    ``TaskKind.unit_metrics`` gives every estimate and interval bound the units
+    determine; each must be in the cell's metrics, equal to within float rounding.
+    A cell of a results/3 run that claims an interval without the units it was
+    drawn from is refused; a file upgraded from results/1 kept no units.
+    """
+    found = []
+    for record_cell in record.cells:
+        cell_id, metrics = _quote(record_cell.id), record_cell.metrics
+        if not record_cell.units:
+            if not upgraded and any(key.endswith("_lo") for key in metrics):
+                found.append(f"cell {cell_id}: has intervals but not the units they resample")
+            continue
+        try:
+            given = recomputed_metrics(task, record.cells, record_cell.id)
+        except (KeyError, TypeError, ValueError, IndexError, ArithmeticError) as error:
+            found.append(f"cell {cell_id}: cannot recompute its metrics from its units ({error})")
+            continue
+        for key, value in given.items():
+            claimed = metrics.get(key)
+            if claimed is None:
+                found.append(
+                    f"cell {cell_id}: lacks metric {_quote(key)} (its units give {value:.6g})"
+                )
+            elif not math.isclose(claimed, value, rel_tol=1e-9, abs_tol=1e-12):
+                found.append(
+                    f"cell {cell_id}: metric {_quote(key)} is {claimed:.6g}; its units give {value:.6g}"
+                )
+    return _lines(
+        f"task {_quote(task.name)}", found, "cell metrics are recomputed from their units"
+    )
 
 
 def _checked_metrics(record: results_format.CellRecord) -> dict[str, float]:

@@ -8,6 +8,7 @@ tracebacks. Benchmarks run through pytest: ``pytest benchmark/``.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,9 @@ from langneurons.text.sources import udhr
 
 if TYPE_CHECKING:
     from langneurons.records import ModelIdentity
+
+#: a decimal number as --param writes it: 3, -0.25, 1e-3, .5
+NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 EXAMPLES = """examples:
   langneurons prepare --model gemma-3-270m --model smollm2-135m
@@ -343,7 +347,7 @@ def _identify(args: argparse.Namespace) -> None:
 
 
 def _method_params(pairs: list[str]) -> dict[str, object]:
-    """``--param NAME=VALUE`` options as a dict; values are YAML scalars (safe_load runs no code)."""
+    """``--param NAME=VALUE`` options as a dict: numbers as numbers, else YAML scalars (safe_load runs no code)."""
     import yaml
 
     params: dict[str, object] = {}
@@ -353,6 +357,9 @@ def _method_params(pairs: list[str]) -> dict[str, object]:
             raise ConfigError(f"--param {pair}: write NAME=VALUE, e.g. --param depth=0.25")
         if name in params:
             raise ConfigError(f"--param {name} is given twice; give it once")
+        if NUMBER.fullmatch(text):  # YAML 1.1 reads 1e-3 (no dot) as a string
+            params[name] = float(text) if any(c in text for c in ".eE") else int(text)
+            continue
         try:
             params[name] = yaml.safe_load(text)
         except yaml.YAMLError:

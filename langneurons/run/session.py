@@ -356,8 +356,13 @@ class BenchmarkSession:
                 check_budget(tokenizer, texts, tokens, budget_where(task, lang))
 
     def _check_set(self, chosen: InterventionSet, where: str) -> None:
+        shape = self.shape
         sets.check_compatible(
-            chosen, (self.shape.num_layers, self.shape.neurons_per_layer), where, self.options.model
+            chosen,
+            (shape.num_layers, shape.neurons_per_layer),
+            where,
+            self.options.model,
+            shape.hidden_size,
         )
         for task in self.tasks:
             missing = [lang for lang in task.languages if lang not in chosen.languages]

@@ -164,6 +164,9 @@ class Summary:
 #: the spec model of a kind
 F = TypeVar("F", bound="TaskFields")
 
+#: a cell's per-unit values by the cell's id (a record's ``units``); KeyError when absent
+UnitsOf = Callable[[str], Mapping[str, Sequence[float]]]
+
 
 class TaskKind(Protocol[F]):
     """What a task kind provides: everything the plugin, the leaderboard and its page need.
@@ -197,6 +200,22 @@ class TaskKind(Protocol[F]):
 
         Raises:
             KeyError: a metric a check reads is missing.
+        """
+        ...
+
+    def unit_metrics(self, task: TaskSpec[F], cell: Cell, units: UnitsOf) -> dict[str, float]:
+        """The metrics of ``cell`` that per-unit values determine, each interval's bounds too.
+
+        Pure, like :meth:`failures`: the evaluator computes these metrics with it
+        from the units it measured, and ``leaderboard submit`` recomputes them from
+        a results file's units, so a file cannot claim an estimate or an interval
+        its units do not give. A cell's units, and for a few metrics those of
+        other cells of the task (the same ablation's other evaluated languages),
+        come through ``units``. A metric whose units a file lacks (recorded before
+        they were kept) is left out.
+
+        Raises:
+            KeyError: a cell this one's metrics need is missing.
         """
         ...
 

@@ -11,7 +11,7 @@ import pytest
 import langneurons.tasks.kinds  # noqa: F401
 from langneurons.report import results as results_format
 from langneurons.report.leaderboard import spec_of
-from langneurons.report.submission import recomputed_summary
+from langneurons.report.submission import recomputed_metrics, recomputed_summary
 from tests.plugin.conftest import args
 
 pytest_plugins = ["pytester"]
@@ -359,3 +359,9 @@ checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
     assert own["ratio"] != 1.0 and own["control_ratio"] != own["ratio"]
     steered = by_task["steer"]["cells"][0]["units"]
     assert "control_1" in steered  # two random-direction draws
+    for data in files.values():  # what leaderboard submit recomputes, for both kinds of set
+        for task in results_format.Results.model_validate(data).tasks:
+            for cell in task.cells:
+                given = recomputed_metrics(spec_of(task), task.cells, cell.id)
+                assert given, (task.name, cell.id)
+                assert {k: cell.metrics[k] for k in given} == pytest.approx(given, rel=1e-12)

@@ -104,8 +104,8 @@ def test_identify_takes_method_parameters_as_yaml_values(tmp_path):
         residual_stats(torch.randn(3, 5, 4, dtype=torch.float64), [5, 6, 7]), stats_file
     )
     args = ["identify", "--stats", str(stats_file), "--method", "diffmean", "--out", str(out)]
-    assert main([*args, "--param", "depth=0", "--param", "alpha=2"]) == 0
-    assert sets.load(out).method.params == {"depth": 0, "alpha": 2, "layer": 0}
+    assert main([*args, "--param", "depth=0", "--param", "alpha=2e-1"]) == 0
+    assert sets.load(out).method.params == {"depth": 0, "alpha": 0.2, "layer": 0}
 
 
 @pytest.mark.parametrize(
@@ -115,6 +115,7 @@ def test_identify_takes_method_parameters_as_yaml_values(tmp_path):
         ("depth=[0.5", "not a YAML scalar"),
         ("depth=deep", "parameter 'depth' must be float, got 'deep'"),
         ("layer=3", "method 'diffmean' has no parameter 'layer'"),
+        ("alpha=.inf", "parameter 'alpha' must be float, got inf"),
     ],
 )
 def test_a_bad_method_parameter_is_one_line_before_any_model_loads(

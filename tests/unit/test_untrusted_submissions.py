@@ -201,8 +201,9 @@ def test_an_edited_metric_no_longer_matches_the_summary(tmp_path):
         cell["metrics"]["drop"] += 0.5
 
     lines = refused(tmp_path, change, "task 'downstream': summary 'specificity'")
-    assert len(lines) == 2  # and its failures no longer follow from its metrics
+    assert len(lines) == 3  # and neither its failures nor its units give it
     assert "cell 'ablate[en]-eval[en]': failed (" in lines[0] and "pass every check" in lines[0]
+    assert "cell 'ablate[en]-eval[en]': metric 'drop' is 0.5; its units give 0" in lines[1]
 
 
 def test_edited_units_no_longer_give_the_headline_interval_claimed(tmp_path):
@@ -213,23 +214,34 @@ def test_edited_units_no_longer_give_the_headline_interval_claimed(tmp_path):
         cell["units"]["nll_ablated"][0] /= 2
 
     lines = refused(tmp_path, change, "task 'ablation_perplexity': summary 'specificity_")
-    assert all("summary 'specificity_lo'" in line or "'specificity_hi'" in line for line in lines)
+    summary = [line for line in lines if "summary" in line]
+    assert summary and all(
+        "'specificity_lo'" in line or "'specificity_hi'" in line for line in summary
+    )
+    # and the cell's own ratio and its interval no longer follow from its units either
+    assert any("cell 'ablate[en]-eval[en]': metric 'ratio' is" in line for line in lines)
 
 
 @pytest.mark.parametrize(
-    ("edit", "reason"),
+    ("edit", "reason", "lines"),
     [
-        (lambda units: units["tokens"].pop(), "units of unequal lengths \\(tokens 7, nll 8"),
-        (lambda units: units.pop("nll_ablated"), "cannot recompute the summary"),
-        (lambda units: units.clear() or units.update(tokens=[]), "cannot recompute the summary"),
+        (lambda units: units["tokens"].pop(), "units of unequal lengths \\(tokens 7, nll 8", 1),
+        (lambda units: units.pop("nll_ablated"), "cannot recompute the summary", 3),
+        (lambda units: units.clear() or units.update(tokens=[]), "cannot recompute the summary", 3),
     ],
     ids=["short", "missing", "empty"],
 )
-def test_inconsistent_units_are_one_line(tmp_path, edit, reason):
+def test_inconsistent_units_are_a_line_per_cell_that_reads_them(tmp_path, edit, reason, lines):
     def change(data):
-        edit(task(data, "ablation")["cells"][4]["units"])
+        edit(task(data, "ablation")["cells"][4]["units"])  # ablate[en]-eval[ru]
 
-    assert len(refused(tmp_path, change, reason)) == 1
+    found = refused(tmp_path, change, reason)
+    assert len(found) == lines
+    if lines > 1:  # the cell, and the diagonal cell whose others' mean reads its units
+        for cell in ("ablate[en]-eval[ru]", "ablate[en]-eval[en]"):
+            assert any(
+                f"cell '{cell}': cannot recompute its metrics from its units" in f for f in found
+            )
 
 
 def test_summary_keys_must_be_the_kinds(tmp_path):
@@ -313,7 +325,8 @@ def test_failures_must_be_what_the_metrics_give(tmp_path, change, reason):
         summary_agreeing(record)
 
     lines = refused(tmp_path, forge, reason)
-    assert len(lines) == 1
+    # an edited metric also differs from what the cell's units give
+    assert len(lines) == (2 if "1.500" in reason else 1)
 
 
 def test_many_forged_cells_are_three_lines_and_a_count(tmp_path):
@@ -471,3 +484,40 @@ def test_the_leaderboard_never_ranks_a_non_finite_score(tmp_path):
     assert "downstream" not in found.scores
     payload = leaderboard.pages(board)["index.html"].split('id="data">')[1].split("</script>")[0]
     json.loads(payload, parse_constant=lambda c: pytest.fail(f"{c} in the page"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "metric"),
+    [
+        ("ablation", "ratio_hi"),
+        ("downstream", "control_drop_lo"),
+        ("steering", "success_lo"),
+        ("latent", "target_drop_hi"),
+    ],
+)
+def test_an_edited_interval_bound_is_refused_though_checks_and_summary_agree(
+    tmp_path, kind, metric
+):
+    """No check or summary reads these bounds: only their units can show the edit."""
+    edited = {}
+
+    def change(data):
+        cell = next(c for c in task(data, kind)["cells"] if metric in c["metrics"])
+        cell["metrics"][metric] -= 0.01
+        edited["id"] = cell["id"]
+
+    lines = refused(tmp_path, change, f"metric '{metric}' is .*; its units give")
+    assert len(lines) == 1 and f"cell '{edited['id']}'" in lines[0]
+    assert lines[0].endswith("cell metrics are recomputed from their units")
+
+
+def test_an_interval_without_the_units_it_resamples_is_refused(tmp_path):
+    emptied = {}
+
+    def change(data):
+        cell = task(data, "steering")["cells"][1]
+        cell["units"] = {}
+        emptied["id"] = cell["id"]
+
+    lines = refused(tmp_path, change, "has intervals but not the units they resample")
+    assert f"cell '{emptied['id']}': has intervals" in lines[0]

@@ -57,6 +57,10 @@ def test_round_trip_is_exact_and_the_hash_stable(tmp_path):
         (changed({"4": [1, 2, 3]}), "out of range 0..3"),
         (changed({"2": [1, True, 3]}), "a list of finite numbers"),
         (changed({"2": [1, "2", 3]}), "a list of finite numbers"),
+        (changed({"\u00b2": [1, 2, 3]}), "layer '\u00b2' is out of range"),  # isdigit, not ASCII
+        (changed({"2": [1, 10**400, 3]}), "below 3.4e\\+38 in size"),  # no OverflowError
+        (changed({"2": [1, 1e39, 3]}), "below 3.4e\\+38 in size"),  # inf in float32
+        (changed({"2": [3e38, 3e38, 3e38]}), "its norm is above 3.4e\\+38; rescale the set"),
         ({**GOOD, "hidden_size": 0}, "hidden_size must be a positive integer"),
         ({**GOOD, "extra": 1}, "unknown key 'extra'"),
         ({k: v for k, v in GOOD.items() if k != "hidden_size"}, "missing key 'hidden_size'"),
@@ -175,3 +179,31 @@ def test_statistics_refuse_residual_sums_of_the_wrong_shape_or_non_finite():
     bad[0, 0, 0] = math.inf
     with pytest.raises(FormatError, match="finite"):
         check(with_tensors(stats, {"residual_sums": bad}), "s")
+
+
+def test_a_control_keeps_the_length_of_every_steering_shift_and_turns_it():
+    """Steering adds v_T - v_S: its control must add a random direction of that norm."""
+    torch.manual_seed(2)
+    means = torch.randn(4, 3, 64, dtype=torch.float64)
+    chosen = identify("diffmean", residual_stats(means, [10, 20, 30, 40]))
+    layer = next(iter(chosen.languages["en"]))
+
+    def vector(found, lang):
+        return torch.tensor(found.languages[lang][layer], dtype=torch.float64)
+
+    cosines = []
+    for draw_index in range(5):
+        control = control_draw(chosen, 0, draw_index)
+        for target, source in (("de", "en"), ("zh", "fr"), ("en", "zh")):
+            shift = vector(chosen, target) - vector(chosen, source)
+            turned = vector(control, target) - vector(control, source)
+            assert turned.norm() == pytest.approx(float(shift.norm()), rel=1e-12)
+            cosines.append(float(torch.nn.functional.cosine_similarity(turned, shift, dim=0)))
+    # random directions in 64 dimensions: nearly orthogonal to the real shift
+    assert max(abs(c) for c in cosines) < 0.6 and abs(sum(cosines) / len(cosines)) < 0.2
+
+
+def test_a_vector_set_of_another_residual_width_is_refused_before_the_model_loads():
+    with pytest.raises(ShapeMismatchError, match="vectors of 3 numbers; .* is 5 wide"):
+        sets.check_compatible(vector_set.from_dict(GOOD), (4, 10), "v.json", "m", hidden=5)
+    sets.check_compatible(vector_set.from_dict(GOOD), (4, 10), "v.json", "m", hidden=3)

@@ -10,8 +10,8 @@ ablation projects ``v_L`` out. ``alpha`` scales the vectors (their direction, an
 so the ablation, does not change with it).
 
 Deliberate differences from CLaS-Bench (documented in docs/methods.md): the
-vectors are kept unnormalised (their norm is the distance between the means, so
-``alpha = 1`` has the same meaning in every model, where CLaS-Bench's unit vector
+vectors are kept unnormalised (their norm is set by the distance between the
+means, so ``alpha = 1`` has the same meaning in every model for the same K, where CLaS-Bench's unit vector
 times ``alpha`` in {1, 2.5, 5, 10} depends on the model's residual scale); and one
 layer is fixed a priori by ``depth`` rather than picked by sweeping layers on the
 evaluation prompts.
@@ -44,8 +44,8 @@ class DiffmeanParams(MethodParams):
     alpha: float = Field(
         1.0,
         gt=0,
-        description="scale of the vectors: steering adds alpha * (v_target - v_source), "
-        "about alpha times the distance between the two languages' mean states",
+        description="scale of the vectors: with K languages identified together, steering "
+        "from S to T adds alpha * K/(K-1) * (mean_T - mean_S)",
     )
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -49,6 +49,7 @@ from langneurons.tasks.protocol import (
     Figure,
     Headline,
     Summary,
+    UnitsOf,
     View,
     task_kind,
 )
@@ -126,6 +127,51 @@ class Ablation:
     ) -> list[str]:
         """The control check in every cell; own and others' ratios on the diagonal."""
         return failures(RULES, task.fields.checks, cell, metrics)
+
+    def unit_metrics(
+        self, task: TaskSpec[AblationSpec], cell: Cell, units: UnitsOf
+    ) -> dict[str, float]:
+        """Perplexities, ratios and their intervals from the windows' NLLs.
+
+        On the diagonal also the mean ratio on the other languages with X ablated,
+        from the units of those cells (``ablate[X]-eval[Z]``).
+        """
+        x, y = cell.params["ablate"], cell.params["eval"]
+        control = task.fields.control
+        own = units(cell.id)
+        keys = [f"nll_control_{i}" for i in range(control.draws)]
+        base = _perplexity(own, "nll")
+        controls = [_perplexity(own, key) for key in keys]
+        metrics: dict[str, float] = {
+            "ppl": base,
+            "ppl_ablated": _perplexity(own, "nll_ablated"),
+            "ppl_control": float(np.mean(controls)),
+            "tokens": float(sum(own["tokens"])),
+            "windows": float(len(own["tokens"])),
+            "control_draws": float(control.draws),
+            "control_ratio_sd": spread([c / base for c in controls]),
+        }
+        ratio = np.exp(_log_ratios(task, y, own, "nll_ablated"))
+        with_interval(metrics, "ratio", metrics["ppl_ablated"] / base, ratio)
+        per_draw = np.stack([np.exp(_log_ratios(task, y, own, key)) for key in keys])
+        picks = draw_indices(control.draws, control.seed, f"{task.name}/{x}")
+        with_interval(
+            metrics,
+            "control_ratio",
+            float(np.mean([c / base for c in controls])),
+            np.take_along_axis(per_draw, picks.T, axis=0).mean(axis=0),
+        )
+        if x == y:
+            others = [(z, units(_cell_id(x, z))) for z in task.languages if z != x]
+            points = [_perplexity(u, "nll_ablated") / _perplexity(u, "nll") for _, u in others]
+            replicates = (
+                np.mean([np.exp(_log_ratios(task, z, u, "nll_ablated")) for z, u in others], axis=0)
+                if others
+                else np.ones(RESAMPLES)
+            )
+            point = sum(points) / len(points) if points else 1.0
+            with_interval(metrics, "mean_other_ratio", point, replicates)
+        return metrics
 
     def figures(
         self, task: TaskSpec[AblationSpec], results: Mapping[str, CellResult]
@@ -245,20 +291,12 @@ def _specificity_replicates(
     resampling of every language's text (the point: the same statistic on the
     text as it is).
     """
-    seed = task.fields.control.seed
     log_ratios: dict[tuple[str, str], np.ndarray] = {}
     for cell in Ablation().cells(task):
         found = results.get(cell.id)
-        if found is None:
-            continue
-        x, y = cell.params["ablate"], cell.params["eval"]
-        tokens = np.asarray(found.units["tokens"])
-        picks = unit_indices(len(tokens), seed, f"{task.name}/{y}")
-        counted = tokens[picks].sum(axis=1)
-        changed, base = (
-            np.asarray(found.units[k])[picks].sum(axis=1) for k in ("nll_ablated", "nll")
-        )
-        log_ratios[x, y] = (changed - base) / counted
+        if found is not None:
+            x, y = cell.params["ablate"], cell.params["eval"]
+            log_ratios[x, y] = _log_ratios(task, y, found.units, "nll_ablated")
     per_language = []
     for x in task.languages:
         if (x, x) not in log_ratios:
@@ -268,6 +306,26 @@ def _specificity_replicates(
         per_language.append(log_ratios[x, x] - other)
     replicates: np.ndarray = np.mean(per_language, axis=0)
     return replicates
+
+
+def _perplexity(units: Mapping[str, Sequence[float]], key: str) -> float:
+    """exp(mean NLL) of one condition over a cell's windows."""
+    return math.exp(math.fsum(units[key]) / math.fsum(units["tokens"]))
+
+
+def _log_ratios(
+    task: TaskSpec[AblationSpec], lang: str, units: Mapping[str, Sequence[float]], key: str
+) -> np.ndarray:
+    """Bootstrap replicates of log(PPL of condition ``key`` / unmodified PPL) on ``lang``'s windows.
+
+    ``lang``'s windows are drawn alike in every cell and condition (one key and
+    seed), so the replicates of every ratio on them are paired.
+    """
+    tokens = np.asarray(units["tokens"])
+    picks = unit_indices(len(tokens), task.fields.control.seed, f"{task.name}/{lang}")
+    changed, base = (np.asarray(units[k])[picks].sum(axis=1) for k in (key, "nll"))
+    log_ratio: np.ndarray = (changed - base) / tokens[picks].sum(axis=1)
+    return log_ratio
 
 
 def _estimate(result: CellResult | None, name: str) -> str:
@@ -299,70 +357,26 @@ class _Evaluator:
             control_draw(context.neuron_set, control.seed, i) for i in range(control.draws)
         ]
         self._nll: dict[tuple[str, Condition, str], NLL] = {}
+        self.pairs = {c.id: (c.params["ablate"], c.params["eval"]) for c in Ablation().cells(task)}
 
     def evaluate(self, cell: Cell) -> CellResult:
-        x, y = cell.params["ablate"], cell.params["eval"]
-        base = self.nll(("none", "", 0), y)
-        ablated = self.nll(("ablate", x, 0), y)
-        controls = [self.nll(("control", x, i), y) for i in range(len(self.controls))]
-        picks = draw_indices(len(controls), self.fields.control.seed, f"{self.task.name}/{x}")
-        ratio = self.ratios(x, y)
-        per_draw = np.stack([self.ratios(x, y, ("control", x, i)) for i in range(len(controls))])
-        control_points = [c.perplexity / base.perplexity for c in controls]
-        metrics: dict[str, float] = {
-            "ppl": base.perplexity,
-            "ppl_ablated": ablated.perplexity,
-            "ppl_control": float(np.mean([c.perplexity for c in controls])),
-            "neurons": size(self.context.neuron_set, x),
-            "tokens": float(base.tokens),
-            "windows": float(len(base.window_tokens)),
-            "control_draws": float(len(controls)),
-            "control_ratio_sd": spread(control_points),
-        }
-        with_interval(metrics, "ratio", ablated.perplexity / base.perplexity, ratio)
-        with_interval(
-            metrics,
-            "control_ratio",
-            float(np.mean(control_points)),
-            np.take_along_axis(per_draw, picks.T, axis=0).mean(axis=0),
-        )
-        if x == y:
-            others = [o for o in self.task.languages if o != x]
-            points = [
-                self.nll(("ablate", x, 0), o).perplexity / self.nll(("none", "", 0), o).perplexity
-                for o in others
-            ]
-            replicates = (
-                np.mean([self.ratios(x, o) for o in others], axis=0)
-                if others
-                else np.ones(RESAMPLES)
-            )
-            point = sum(points) / len(points) if points else 1.0
-            with_interval(metrics, "mean_other_ratio", point, replicates)
-        units = {
-            "tokens": [float(n) for n in base.window_tokens],
-            "nll": list(base.window_nll),
-            "nll_ablated": list(ablated.window_nll),
-        }
-        units |= {f"nll_control_{i}": list(c.window_nll) for i, c in enumerate(controls)}
+        x = cell.params["ablate"]
+        metrics = Ablation().unit_metrics(self.task, cell, self.units)
+        metrics["neurons"] = size(self.context.neuron_set, x)
         failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
+        units = {key: list(values) for key, values in self.units(cell.id).items()}
         return CellResult(metrics, failures, units=units)
 
-    def ratios(self, x: str, y: str, condition: Condition | None = None) -> np.ndarray:
-        """Bootstrap replicates of the PPL ratio of ``condition`` (X ablated) on Y's windows."""
-        base = self.nll(("none", "", 0), y)
-        changed = self.nll(condition or ("ablate", x, 0), y)
-        picks = unit_indices(
-            len(base.window_tokens), self.fields.control.seed, f"{self.task.name}/{y}"
-        )
-        tokens = np.asarray(base.window_tokens)[picks].sum(axis=1)
+    def units(self, cell_id: str) -> _Units:
+        """The per-window NLLs of a cell's conditions, each measured when first read.
 
-        def mean_nll(n: NLL) -> np.ndarray:
-            summed: np.ndarray = np.asarray(n.window_nll)[picks].sum(axis=1) / tokens
-            return summed
-
-        ratio: np.ndarray = np.exp(mean_nll(changed) - mean_nll(base))
-        return ratio
+        A diagonal cell reads the other languages' unmodified and ablated NLLs
+        (for their mean ratio), not their controls: those wait for their own cells.
+        """
+        x, y = self.pairs[cell_id]
+        conditions: dict[str, Condition] = {"nll": ("none", "", 0), "nll_ablated": ("ablate", x, 0)}
+        conditions |= {f"nll_control_{i}": ("control", x, i) for i in range(len(self.controls))}
+        return _Units(self, y, conditions)
 
     def nll(self, condition: Condition, lang: str) -> NLL:
         # the unmodified model's perplexity is the same for every neuron set of the run
@@ -406,6 +420,27 @@ class _Evaluator:
             )
         found: list[Window] = self.context.shared[key]
         return found
+
+
+class _Units(Mapping[str, Sequence[float]]):
+    """A cell's units (``tokens`` and one NLL per condition), computed on first access."""
+
+    def __init__(self, evaluator: _Evaluator, lang: str, conditions: dict[str, Condition]) -> None:
+        self.evaluator, self.lang, self.conditions = evaluator, lang, conditions
+
+    def __getitem__(self, key: str) -> Sequence[float]:
+        if key == "tokens":
+            return [
+                float(n)
+                for n in self.evaluator.nll(self.conditions["nll"], self.lang).window_tokens
+            ]
+        return self.evaluator.nll(self.conditions[key], self.lang).window_nll
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(["tokens", *self.conditions])
+
+    def __len__(self) -> int:
+        return 1 + len(self.conditions)
 
 
 KINDS.add("ablation", Ablation())

@@ -48,6 +48,7 @@ from langneurons.tasks.protocol import (
     Figure,
     Headline,
     Summary,
+    UnitsOf,
     View,
     task_kind,
 )
@@ -162,6 +163,46 @@ class Downstream:
         """Own and others' drops on the diagonal; the control's drop in every cell."""
         return failures(RULES, task.fields.checks, cell, metrics)
 
+    def unit_metrics(
+        self, task: TaskSpec[DownstreamSpec], cell: Cell, units: UnitsOf
+    ) -> dict[str, float]:
+        """Drops and their intervals from each document's drop; on the diagonal, the others' mean.
+
+        The others' mean drop with X ablated comes from the units of those cells
+        (``ablate[X]-eval[Z]``).
+        """
+        x, y = cell.params["ablate"], cell.params["eval"]
+        control = task.fields.control
+        own = units(cell.id)
+        drop = np.asarray(own["drop"])
+        picks = _documents(task, cell.params["lm_eval_task"], len(drop))
+        # [draws, documents]: each control's drop per document
+        control_drops = np.asarray([own[f"control_drop_{i}"] for i in range(control.draws)])
+        control_means = control_drops.mean(axis=1)
+        metrics: dict[str, float] = {
+            "control_draws": float(control.draws),
+            "control_drop_sd": spread(control_means),
+        }
+        with_interval(metrics, "drop", float(drop.mean()), drop[picks].mean(axis=1))
+        draws = draw_indices(control.draws, control.seed, f"{task.name}/{x}")
+        with_interval(
+            metrics,
+            "control_drop",
+            float(control_means.mean()),
+            over_draws(control_drops, picks, draws),
+        )
+        if x == y:
+            others = [c for c in self.cells(task) if c.params["ablate"] == x and c.id != cell.id]
+            drops = [(np.asarray(units(c.id)["drop"]), c.params["lm_eval_task"]) for c in others]
+            replicates = (
+                np.mean([d[_documents(task, n, len(d))].mean(axis=1) for d, n in drops], axis=0)
+                if drops
+                else np.zeros(RESAMPLES)
+            )
+            point = float(np.mean([d.mean() for d, _ in drops])) if drops else 0.0
+            with_interval(metrics, "mean_other_drop", point, replicates)
+        return metrics
+
     def figures(
         self, task: TaskSpec[DownstreamSpec], results: Mapping[str, CellResult]
     ) -> list[Figure]:
@@ -270,13 +311,12 @@ def _specificity_replicates(
     An lm-eval task's documents are resampled as its cells' drops were (the same
     key and seed), so every ablation is resampled on the same documents.
     """
-    seed = task.fields.control.seed
     drops: dict[tuple[str, str], np.ndarray] = {}
     for cell in Downstream().cells(task):
         found = results.get(cell.id)
         if found is not None:
             drop = np.asarray(found.units["drop"])
-            picks = unit_indices(len(drop), seed, f"{task.name}/{cell.params['lm_eval_task']}")
+            picks = _documents(task, cell.params["lm_eval_task"], len(drop))
             drops[cell.params["ablate"], cell.params["eval"]] = drop[picks].mean(axis=1)
     per_language = []
     for x in task.languages:
@@ -286,6 +326,11 @@ def _specificity_replicates(
             per_language.append(drops[x, x] - other)
     replicates: np.ndarray = np.mean(per_language, axis=0)
     return replicates
+
+
+def _documents(task: TaskSpec[DownstreamSpec], lm_eval_task: str, documents: int) -> np.ndarray:
+    """The bootstrap's resampled documents of one lm-eval task, the same in every condition."""
+    return unit_indices(documents, task.fields.control.seed, f"{task.name}/{lm_eval_task}")
 
 
 class _Evaluator:
@@ -300,6 +345,7 @@ class _Evaluator:
             control_draw(context.neuron_set, control.seed, i) for i in range(control.draws)
         ]
         self.set_sha256 = context.neuron_set.sha256()
+        self.planned = {c.id: c for c in Downstream().cells(task)}
         self._lm: Any = None
         self._manager: Any = None
         self.configs: dict[
@@ -307,7 +353,7 @@ class _Evaluator:
         ] = {}  # lm-eval task -> sha256 of its config as lm-eval reports it
 
     def evaluate(self, cell: Cell) -> CellResult:
-        x, y = cell.params["ablate"], cell.params["eval"]
+        x = cell.params["ablate"]
         plain = self.scores(("baseline",), {})
         ablated = self.scores(
             (self.set_sha256, "ablate", x), lm_eval_condition(self.context.neuron_set, x)
@@ -317,62 +363,30 @@ class _Evaluator:
             for i, c in enumerate(self.controls)
         ]
         name = cell.params["lm_eval_task"]
-        seed = self.fields.control.seed
         metrics: dict[str, float] = {
             "baseline": plain[name].value,
             "ablated": ablated[name].value,
             "control": float(np.mean([c[name].value for c in controls])),
             "samples": float(plain[name].samples),
             "neurons": size(self.context.neuron_set, x),
-            "control_draws": float(len(controls)),
         }
         # lm-eval reports no standard error for some metrics ("N/A"): leave it out, not NaN
         for label, scores in (("baseline", plain[name]), ("ablated", ablated[name])):
             if scores.stderr is not None:
                 metrics[f"{label}_stderr"] = scores.stderr
-        picks = self.picks(plain[name])
-        drop = plain[name].per_document - ablated[name].per_document
-        with_interval(metrics, "drop", float(drop.mean()), drop[picks].mean(axis=1))
-        # [draws, documents]: each control's drop per document
-        control_drops = np.stack(
-            [plain[name].per_document - c[name].per_document for c in controls]
-        )
-        draws = draw_indices(len(controls), seed, f"{self.task.name}/{x}")
-        control_means = control_drops.mean(axis=1)
-        metrics["control_drop_sd"] = spread(control_means)
-        with_interval(
-            metrics,
-            "control_drop",
-            float(control_means.mean()),
-            over_draws(control_drops, picks, draws),
-        )
-        info = {"lm_eval_task": name, "lm_eval_config_sha256": self.configs[name]}
-        if x == y:
-            others = [n for n in plain if n != name]
-            drops = [plain[n].per_document - ablated[n].per_document for n in others]
-            replicates = (
-                np.mean(
-                    [
-                        d[self.picks(plain[n])].mean(axis=1)
-                        for d, n in zip(drops, others, strict=True)
-                    ],
-                    axis=0,
-                )
-                if others
-                else np.zeros(RESAMPLES)
-            )
-            point = float(np.mean([d.mean() for d in drops])) if drops else 0.0
-            with_interval(metrics, "mean_other_drop", point, replicates)
-        failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
-        units = {"drop": drop.tolist()}
-        units |= {f"control_drop_{i}": d.tolist() for i, d in enumerate(control_drops)}
-        return CellResult(metrics, failures, info=info, units=units)
 
-    def picks(self, scores: _Scores) -> np.ndarray:
-        """The bootstrap's resampled documents of one lm-eval task, the same in every condition."""
-        return unit_indices(
-            len(scores.per_document), self.fields.control.seed, f"{self.task.name}/{scores.task}"
-        )
+        def units(cell_id: str) -> dict[str, list[float]]:  # a cell of the same ablation
+            task = self.planned[cell_id].params["lm_eval_task"]
+            baseline = plain[task].per_document
+            found = {"drop": (baseline - ablated[task].per_document).tolist()}
+            for i, c in enumerate(controls):
+                found[f"control_drop_{i}"] = (baseline - c[task].per_document).tolist()
+            return found
+
+        metrics |= Downstream().unit_metrics(self.task, cell, units)
+        failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
+        info = {"lm_eval_task": name, "lm_eval_config_sha256": self.configs[name]}
+        return CellResult(metrics, failures, info=info, units=units(cell.id))
 
     def scores(
         self, condition: tuple[str, ...], intervention: Mapping[str, Any]

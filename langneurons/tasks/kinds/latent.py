@@ -59,6 +59,7 @@ from langneurons.tasks.protocol import (
     Panel,
     Series,
     Summary,
+    UnitsOf,
     View,
     task_kind,
 )
@@ -204,6 +205,40 @@ class Latent:
                 found.append(f"English peaks at layer {top:.0f}, not inside the layer range")
         return found + failures(RULES, checks, cell, metrics)
 
+    def unit_metrics(
+        self, task: TaskSpec[LatentSpec], cell: Cell, units: UnitsOf
+    ) -> dict[str, float]:
+        """Per-item rates and drops with intervals over items; the control's also over its draws.
+
+        A lens cell's final-layer units and English-peak probabilities are left out
+        for files from before they were kept (the drops were kept from the start).
+        """
+        own = units(cell.id)
+        if not own:  # a lens cell without items
+            return {}
+        control = task.fields.control
+        picks = unit_indices(len(next(iter(own.values()))), control.seed, cell.id)
+        metrics: dict[str, float] = {}
+        for name, key in UNIT_RATES[cell.id == PROBE]:
+            if key in own:
+                values = np.asarray(own[key], dtype=float)
+                with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
+        if "target_drop" in own:
+            drop = np.asarray(own["target_drop"])
+            # [draws, items]: each control's drop per item
+            drops = np.asarray([own[f"control_drop_{i}"] for i in range(control.draws)])
+            means = drops.mean(axis=1)
+            draws = draw_indices(
+                control.draws, control.seed, f"{task.name}/{cell.params['target']}"
+            )
+            metrics["control_draws"] = float(control.draws)
+            metrics["control_drop_sd"] = spread(means)
+            with_interval(metrics, "target_drop", float(drop.mean()), drop[picks].mean(axis=1))
+            with_interval(
+                metrics, "control_drop", float(means.mean()), over_draws(drops, picks, draws)
+            )
+        return metrics
+
     def summarize(self, task: TaskSpec[LatentSpec], results: Mapping[str, CellResult]) -> Summary:
         """Per-cell lens numbers, ablation drops and probe accuracies."""
         lens = {k: r for k, r in results.items() if k != PROBE}
@@ -342,6 +377,17 @@ RULES = (
 )
 
 
+#: (metric, unit) of the rates a cell averages over items: lens cells' (False), the probe's (True)
+UNIT_RATES = {
+    False: (
+        ("final_accuracy", "final_top1"),
+        ("final_target_prob", "final_p_target"),
+        ("latent_peak_prob", "peak_p_latent"),
+    ),
+    True: (("best_accuracy", "best_hits"), ("final_accuracy", "final_hits")),
+}
+
+
 def _per_item(lens: Lens, measure: str, layer: int) -> np.ndarray:
     """One measure of every item at one of the decoded layers, as float64."""
     values: np.ndarray = lens.values[MEASURES.index(measure), :, layer].double().cpu().numpy()
@@ -455,7 +501,7 @@ class _Evaluator:
         ]
 
     def evaluate(self, cell: Cell) -> CellResult:
-        result = self.probe() if cell.id == PROBE else self.lens_cell(cell)
+        result = self.probe(cell) if cell.id == PROBE else self.lens_cell(cell)
         failures = task_kind(self.task.kind).failures(self.task, cell, result.metrics)
         return replace(result, failures=failures)
 
@@ -520,7 +566,6 @@ class _Evaluator:
         metrics |= {f"dropped_{reason}": float(n) for reason, n in items.dropped.items()}
         if lens is None:
             return CellResult(metrics)
-        picks = unit_indices(len(items.items), self.fields.control.seed, cell.id)
         metrics["layers"] = float(len(self.layers))
         curves = {
             "p_target": lens.mean("p_target"),
@@ -529,12 +574,10 @@ class _Evaluator:
             "accuracy": lens.mean("top1_target"),
         }
         curves |= self._energy_curves(lens)
-        for name, lens_measure in (
-            ("final_accuracy", "top1_target"),
-            ("final_target_prob", "p_target"),
-        ):
-            values = _per_item(lens, lens_measure, -1)
-            with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
+        units = {
+            "final_top1": _per_item(lens, "top1_target", -1).tolist(),
+            "final_p_target": _per_item(lens, "p_target", -1).tolist(),
+        }
         metrics["final_entropy"] = curves["entropy"][-1]
         if target != self.fields.latent:
             curves |= {
@@ -544,18 +587,17 @@ class _Evaluator:
             }
             top = peak(curves["p_latent"])
             metrics["latent_peak_layer"] = float(top)
-            at_peak = _per_item(lens, "p_latent", top)
-            with_interval(
-                metrics, "latent_peak_prob", float(at_peak.mean()), at_peak[picks].mean(axis=1)
-            )
+            units["peak_p_latent"] = _per_item(lens, "p_latent", top).tolist()
             metrics["latent_first_rate_at_peak"] = curves["latent_first"][top]
             ahead = overtake(curves["p_target"], curves["p_latent"], top)
             if ahead is not None:
                 metrics["target_ahead_layer"] = float(ahead)
-        if not self.fields.ablate:
-            return CellResult(metrics, curves=curves)
-        ablation, units = self._ablation(items, lens, target, curves, picks)
-        return CellResult(metrics | ablation, curves=curves, units=units)
+        if self.fields.ablate:
+            ablated, ablated_units = self._ablation(items, lens, target, curves)
+            metrics |= ablated
+            units |= ablated_units
+        metrics |= Latent().unit_metrics(self.task, cell, lambda _: units)
+        return CellResult(metrics, curves=curves, units=units)
 
     def _energy_curves(self, lens: Lens) -> dict[str, list[float]]:
         """Mean token energy over items per layer, and the same 95 % band as :meth:`Lens.band`."""
@@ -566,12 +608,7 @@ class _Evaluator:
         return {"energy": values.mean(0).tolist(), "energy_band": band}
 
     def _ablation(
-        self,
-        items: Items,
-        lens: Lens,
-        target: str,
-        curves: dict[str, list[float]],
-        picks: np.ndarray,
+        self, items: Items, lens: Lens, target: str, curves: dict[str, list[float]]
     ) -> tuple[dict[str, float], dict[str, list[float]]]:
         """Metrics of the ablated and control passes, and the per-item drops they average."""
         handle = self.context.handle
@@ -588,30 +625,17 @@ class _Evaluator:
             curves["ablated_p_latent"] = ablated.mean("p_latent")
             curves["ablated_p_latent_band"] = ablated.band("p_latent")
         final = _per_item(lens, "p_target", -1)
-        drop = final - _per_item(ablated, "p_target", -1)
-        # [draws, items]: each control's drop per item
-        control_drops = np.stack([final - _per_item(c, "p_target", -1) for c in controls])
-        draws = draw_indices(len(controls), self.fields.control.seed, f"{self.task.name}/{target}")
-        control_means = control_drops.mean(axis=1)
         metrics = {
             "ablated_final_target_prob": curves["ablated_p_target"][-1],
             "ablated_final_accuracy": ablated.mean("top1_target")[-1],
             "control_final_target_prob": float(np.mean([c.mean("p_target")[-1] for c in controls])),
-            "control_drop_sd": spread(control_means),
-            "control_draws": float(len(controls)),
         }
-        with_interval(metrics, "target_drop", float(drop.mean()), drop[picks].mean(axis=1))
-        with_interval(
-            metrics,
-            "control_drop",
-            float(control_means.mean()),
-            over_draws(control_drops, picks, draws),
-        )
-        units = {"target_drop": drop.tolist()}
-        units |= {f"control_drop_{i}": d.tolist() for i, d in enumerate(control_drops)}
+        units = {"target_drop": (final - _per_item(ablated, "p_target", -1)).tolist()}
+        for i, c in enumerate(controls):
+            units[f"control_drop_{i}"] = (final - _per_item(c, "p_target", -1)).tolist()
         return metrics, units
 
-    def probe(self) -> CellResult:
+    def probe(self, cell: Cell) -> CellResult:
         """The probe's metrics and curve; :meth:`Latent.failures` judges them."""
         import torch
 
@@ -641,10 +665,10 @@ class _Evaluator:
             "best_layer": float(best),
         }
         # over the held-out items, at the layer chosen on them (an interval given the layer)
-        picks = unit_indices(len(hits[best]), self.fields.control.seed, PROBE)
         units = {"best_hits": hits[best].tolist(), "final_hits": hits[-1].tolist()}
-        for name, found in (("best_accuracy", hits[best]), ("final_accuracy", hits[-1])):
-            with_interval(metrics, name, float(found.mean()), found[picks].mean(axis=1))
+        metrics |= Latent().unit_metrics(
+            self.task, Cell(self.task.name, PROBE, {}), lambda _: units
+        )
         return CellResult(metrics, curves={"probe_accuracy": curve}, units=units)
 
     def _sentence_states(self, sentences: list[str]) -> torch.Tensor:

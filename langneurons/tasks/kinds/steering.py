@@ -53,6 +53,7 @@ from langneurons.tasks.protocol import (
     Figure,
     Headline,
     Summary,
+    UnitsOf,
     View,
     task_kind,
 )
@@ -198,6 +199,34 @@ class Steering:
         """Steered success, baseline and control against their thresholds."""
         return failures(RULES, task.fields.checks, cell, metrics)
 
+    def unit_metrics(
+        self, task: TaskSpec[SteeringSpec], cell: Cell, units: UnitsOf
+    ) -> dict[str, float]:
+        """Rates with intervals over prompts (paired: the same prompts in every condition).
+
+        The control's interval also resamples its draws; the steered perplexity is
+        left out for files from before its units were kept.
+        """
+        source, target = cell.params["source"], cell.params["target"]
+        control = task.fields.control
+        own = units(cell.id)
+        picks = unit_indices(len(own["success"]), control.seed, f"{task.name}/{source}")
+        metrics = {"prompts": float(len(own["success"])), "control_draws": float(control.draws)}
+        for name in ("success", "detected", "fluent", "baseline"):
+            values = np.asarray(own[name], dtype=float)
+            with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
+        hits = np.asarray([own[f"control_{i}"] for i in range(control.draws)])  # [draws, prompts]
+        means = hits.mean(axis=1)
+        metrics["control_sd"] = spread(means)
+        draws = draw_indices(control.draws, control.seed, f"{task.name}/{source}>{target}")
+        # replicate b: the draws draws[b] on the prompts picks[b]
+        with_interval(metrics, "control", float(means.mean()), over_draws(hits, picks, draws))
+        if "steered_nll" in own:
+            nll, tokens = np.asarray(own["steered_nll"]), np.asarray(own["steered_tokens"])
+            replicates = np.exp(nll[picks].sum(axis=1) / np.maximum(tokens[picks].sum(axis=1), 1))
+            with_interval(metrics, "ppl_steered", perplexity_of(nll, tokens), replicates)
+        return metrics
+
     def figures(
         self, task: TaskSpec[SteeringSpec], results: Mapping[str, CellResult]
     ) -> list[Figure]:
@@ -325,40 +354,21 @@ class _Evaluator:
         with self.context.timings.phase("steering perplexity"):
             nll, tokens = continuation_nll(self.context.handle, steered.generation)
         timed = [steered.generation, *(c.generation for c in controls)]
-        seed = self.fields.control.seed
-        # the same prompts in every condition: one resampling of them, paired
-        picks = unit_indices(len(steered.fluent), seed, f"{self.task.name}/{source}")
-        control_hits = np.stack([c.successes(target) for c in controls])  # [draws, prompts]
-        draws = draw_indices(len(controls), seed, f"{self.task.name}/{source}>{target}")
-        # replicate b: the draws draws[b] on the prompts picks[b]
-        control_replicates = over_draws(control_hits, picks, draws)
-        control_means = control_hits.mean(axis=1)
         metrics: dict[str, float] = {
-            "control_sd": spread(control_means),
-            "control_draws": float(len(controls)),
             "neurons": size(self.context.neuron_set, target),
-            "prompts": float(len(steered.fluent)),
             "generated_tokens": float(sum(g.tokens for g in timed)),
             "generation_seconds": sum(g.seconds for g in timed),
         }
-        per_prompt = {
-            "success": steered.successes(target),
-            "detected": steered.detections(target),
-            "fluent": np.asarray(steered.fluent, dtype=float),
-            "baseline": baseline.successes(target),
+        units = {
+            "success": steered.successes(target).tolist(),
+            "detected": steered.detections(target).tolist(),
+            "fluent": [float(f) for f in steered.fluent],
+            "baseline": baseline.successes(target).tolist(),
+            "steered_nll": nll.tolist(),
+            "steered_tokens": tokens.tolist(),
         }
-        for name, values in per_prompt.items():
-            with_interval(metrics, name, float(values.mean()), values[picks].mean(axis=1))
-        with_interval(metrics, "control", float(control_means.mean()), control_replicates)
-        with_interval(
-            metrics,
-            "ppl_steered",
-            perplexity_of(nll, tokens),
-            np.exp(nll[picks].sum(axis=1) / np.maximum(tokens[picks].sum(axis=1), 1)),
-        )
-        units = {name: values.tolist() for name, values in per_prompt.items()}
-        units |= {"steered_nll": nll.tolist(), "steered_tokens": tokens.tolist()}
-        units |= {f"control_{i}": hits.tolist() for i, hits in enumerate(control_hits)}
+        units |= {f"control_{i}": c.successes(target).tolist() for i, c in enumerate(controls)}
+        metrics |= Steering().unit_metrics(self.task, cell, lambda _: units)
         failures = task_kind(self.task.kind).failures(self.task, cell, metrics)
         return CellResult(metrics, failures, units=units)
 
