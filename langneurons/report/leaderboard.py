@@ -301,9 +301,10 @@ def _detail(entry: Entry) -> dict[str, Any]:
         spec = entry.specs[task.name]
         for view in task_kind(task.kind).detail(spec, cell_results(task.cells)):
             views.append({"task": task.name, **asdict(view), "rows": _finite(view.rows)})
-    per_layer = entry.results.neuron_set.per_layer
-    layers = [[lang, counts, k, False] for k, (lang, counts) in enumerate(per_layer.items())]
-    views.append(asdict(View("curves", "neurons per layer, per language", layers)))
+    chosen = entry.results.neuron_set
+    layers = [[lang, counts, k, False] for k, (lang, counts) in enumerate(chosen.per_layer.items())]
+    what = "directions" if chosen.kind == "vectors" else "neurons"
+    views.append(asdict(View("curves", f"{what} per layer, per language", layers)))
     return {"views": views}
 
 

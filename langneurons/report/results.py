@@ -122,6 +122,11 @@ class NeuronSetRecord(_Strict):
     """The neuron set under test."""
 
     sha256: str = Field(description="sha256 of the set's canonical JSON")
+    kind: Literal["neurons", "vectors"] = Field(
+        "neurons",
+        description="a neuron set, or a vector set (whose neurons count directions); "
+        "absent in files from before vector sets: neurons",
+    )
     method: MethodRecord = Field(description="method name and parameters")
     source: str = Field(description="the file, or where the identified set was cached")
     neurons: dict[str, int] = Field(description="neurons per language")
@@ -220,7 +225,8 @@ def upgrade(data: Any, where: str = "results") -> Results:
     A /3 file is validated and returned as it is. An older file must carry the
     hash of its content, and match it; then each field its version lacks is
     filled explicitly: every cell's ``units`` ``{}`` (not recorded: its
-    headline scores get no interval; re-run the benchmark for one), and for
+    headline scores get no interval; re-run the benchmark for one), the neuron
+    set's ``kind`` ``neurons`` (every file before vector sets), and for
     /1 also ``complete`` null (not recorded), a cell's ``info`` ``{}`` (none
     recorded), ``model.dtype_choice``, ``environment.lm_eval`` and
     ``environment.lock`` null (not recorded), and a cell's ``layers`` metric,

@@ -35,6 +35,7 @@ from langneurons.models.handle import (
 from langneurons.neurons import sets, sharding
 from langneurons.neurons import stats_cache as cache
 from langneurons.neurons.identification import identify, is_method, method
+from langneurons.neurons.vector_set import VectorSet
 from langneurons.paths import neuron_sets_dir
 from langneurons.registry import unknown_message
 from langneurons.report.results import ModelRecord, NeuronSetRecord
@@ -239,6 +240,7 @@ class BenchmarkSession:
                 TypeAdapter(ModelRecord).validate_python(asdict(info)),
                 NeuronSetRecord(
                     sha256=chosen.sha256(),
+                    kind="vectors" if isinstance(chosen, VectorSet) else "neurons",
                     method=chosen.method,
                     source=str(self.neurons_paths[spec]),
                     neurons={lang: chosen.count(lang) for lang in chosen.languages},

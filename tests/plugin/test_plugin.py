@@ -346,6 +346,10 @@ checks: {min_own_drop: -1, max_other_drop: 1, max_control_drop: 1}
     assert set(files) == {"lape", "diffmean"}
     vectors = files["diffmean"]
     assert vectors["neuron_set"]["neurons"] == {"en": 1, "zh": 1}  # one direction each
+    assert (
+        vectors["neuron_set"]["kind"] == "vectors"
+        and files["lape"]["neuron_set"]["kind"] == "neurons"
+    )
     written = list((tmp_path / "cache" / "neuron_sets").rglob("diffmean-*.json"))
     assert json.loads(written[0].read_text())["format"] == "langneurons.vector_set/1"
     by_task = {t["name"]: t for t in vectors["tasks"]}

@@ -121,8 +121,9 @@ def test_upgrade_fills_the_fields_results_1_defaulted_explicitly():
     assert cell["metrics"] == {"items": 10.0, "final_accuracy": 1.0, "layers": 4.0}
     assert data["sha256"] == results.content_sha256(data)
     assert results.from_dict(data) == upgraded
-    kept = ("created", "neuron_set", "seeds", "timings", "command")  # as they were
+    kept = ("created", "seeds", "timings", "command")  # as they were
     assert {key: data[key] for key in kept} == {key: results_1()[key] for key in kept}
+    assert data["neuron_set"] == {**results_1()["neuron_set"], "kind": "neurons"}
 
 
 def test_upgrade_keeps_a_recorded_layers_and_complete():
@@ -188,3 +189,13 @@ def test_upgrade_of_results_2_records_no_units_and_changes_nothing_else():
     old["timings"]["wall"] = 2.0  # edited after the run: its hash no longer matches
     with pytest.raises(FormatError, match="does not match its sha256"):
         results.upgrade(old, "r.json")
+
+
+def test_the_kind_of_set_is_recorded_and_files_from_before_it_read_as_neurons():
+    data = json.loads(json.dumps({**MINIMAL, "sha256": "0" * 64}))
+    assert results.Results.model_validate(data).neuron_set.kind == "neurons"
+    data["neuron_set"]["kind"] = "vectors"
+    assert results.Results.model_validate(data).neuron_set.kind == "vectors"
+    data["neuron_set"]["kind"] = "directions"
+    with pytest.raises(ValueError, match="kind"):
+        results.Results.model_validate(data)
