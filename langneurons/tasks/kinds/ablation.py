@@ -142,6 +142,7 @@ class Ablation:
         keys = [f"nll_control_{i}" for i in range(control.draws)]
         base = _perplexity(own, "nll")
         controls = [_perplexity(own, key) for key in keys]
+        control_ratios = [c / base for c in controls]
         metrics: dict[str, float] = {
             "ppl": base,
             "ppl_ablated": _perplexity(own, "nll_ablated"),
@@ -149,7 +150,7 @@ class Ablation:
             "tokens": float(sum(own["tokens"])),
             "windows": float(len(own["tokens"])),
             "control_draws": float(control.draws),
-            "control_ratio_sd": spread([c / base for c in controls]),
+            "control_ratio_sd": spread(control_ratios),
         }
         ratio = np.exp(_log_ratios(task, y, own, "nll_ablated"))
         with_interval(metrics, "ratio", metrics["ppl_ablated"] / base, ratio)
@@ -158,7 +159,7 @@ class Ablation:
         with_interval(
             metrics,
             "control_ratio",
-            float(np.mean([c / base for c in controls])),
+            float(np.mean(control_ratios)),
             np.take_along_axis(per_draw, picks.T, axis=0).mean(axis=0),
         )
         if x == y:
