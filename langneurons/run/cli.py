@@ -335,7 +335,7 @@ def _identify(args: argparse.Namespace) -> None:
             statistics.save(session.statistics(handle), args.stats_out)
             print(f"{args.stats_out}: statistics share {share} of {handle.info.name}")
             return
-        found = identify(args.method, session.statistics(handle), params)
+        found = session.neuron_set(handle, args.method, params)
         if args.stats_out is not None and sharding.leads():
             statistics.save(session.statistics(handle), args.stats_out)
             print(f"{args.stats_out}: statistics of {found.model.name}")

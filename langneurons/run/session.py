@@ -250,16 +250,21 @@ class BenchmarkSession:
             )
         return self._records[spec]
 
-    def neuron_set(self, handle: ModelHandle, spec: str) -> InterventionSet:
-        """Return the set of ``spec``: a file's, or identified on the fly (kept on disk)."""
+    def neuron_set(
+        self, handle: ModelHandle, spec: str, params: dict[str, Any] | None = None
+    ) -> InterventionSet:
+        """Return the set of ``spec``: a file's, or identified on the fly (kept on disk).
+
+        ``params`` are a method's non-default parameters (``identify --param``).
+        """
         path = self.files[spec]
         if path is not None:
             self.neurons_paths[spec] = path
             return sets.load(path)
         stats = self.statistics(handle)
         with self.timings.phase("identify"):
-            found = identify(spec, stats)
-        self.neurons_paths[spec] = self.identified_path(stats, spec)
+            found = identify(spec, stats, params)
+        self.neurons_paths[spec] = self.identified_path(stats, spec, params)
         if sharding.leads():  # torchrun's other ranks write nothing
             sets.dump(found, self.neurons_paths[spec])
         return found
@@ -325,9 +330,16 @@ class BenchmarkSession:
                 )
         return self._stats
 
-    def identified_path(self, stats: ActivationStats, spec: str) -> Path:
-        """Where a set identified on the fly is kept (a file users can pass to --neurons)."""
-        digest = sha256_of(stats.provenance)
+    def identified_path(
+        self, stats: ActivationStats, spec: str, params: dict[str, Any] | None = None
+    ) -> Path:
+        """Where a set identified on the fly is kept (a file users can pass to --neurons).
+
+        The defaults' name is the statistics' digest; other parameters add to it.
+        """
+        digest = sha256_of(
+            {"statistics": stats.provenance, "params": params} if params else stats.provenance
+        )
         return neuron_sets_dir() / self.source.name / f"{spec}-{digest[:12]}.json"
 
     def _check_model(self) -> None:
