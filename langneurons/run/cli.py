@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
         default=udhr.NAME,
         help=f"corpus, source or source:path (default: {udhr.NAME})",
     )
+    ident.add_argument(
+        "--tokens", type=int, default=None, help="text tokens per language (default: all the text)"
+    )
+    ident.add_argument(
+        "--window", type=int, default=None, help="text tokens per model input (default: 512)"
+    )
     ident.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
     ident.add_argument("--dtype", default="auto", choices=DTYPES, help="default: auto")
     ident.add_argument("--batch-size", type=int, default=4, help="windows per forward pass")
@@ -289,7 +295,12 @@ def _identify(args: argparse.Namespace) -> None:
     """Identify a set, or collect one shard; under torchrun, rank 0 alone writes and prints."""
     from langneurons.neurons import sets, sharding, statistics
     from langneurons.neurons.identification import identify, method, parse_params
-    from langneurons.run.session import BenchmarkSession, RunOptions, check_output_file
+    from langneurons.run.session import (
+        STATISTICS_WINDOW,
+        BenchmarkSession,
+        RunOptions,
+        check_output_file,
+    )
 
     chosen = method(args.method)  # a method, never a file (the session would take a file)
     params = _method_params(args.param)
@@ -327,6 +338,8 @@ def _identify(args: argparse.Namespace) -> None:
             dtype=args.dtype,
             batch_size=args.batch_size,
             identify_data=args.data,
+            identify_tokens=args.tokens,
+            identify_window=STATISTICS_WINDOW if args.window is None else args.window,
             shard=share,
         )
         session = BenchmarkSession(options)

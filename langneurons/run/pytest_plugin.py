@@ -46,9 +46,13 @@ _HELP = {
     "seed": "seed of random controls",
     "trust_task_code": "let task files run code they name (lm-eval's !function)",
     "identify_data": "corpus methods identify on, source or source:path",
+    "identify_tokens": "text tokens per language methods identify on (default: all the text)",
+    "identify_window": "text tokens per model input of the statistics pass",
     "share_gpus": "under pytest -n, let workers share a GPU when they outnumber the GPUs",
 }
 _CHOICES = {"device": DEVICES, "dtype": DTYPES}
+#: options without a default whose values are integers
+_INTEGERS = {"identify_tokens"}
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +64,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         if isinstance(default, bool):
             group.addoption(flag, action="store_true", help=f"{text}; off by default")
         elif default in (None, ()):
-            group.addoption(flag, default=None, help=text)
+            group.addoption(flag, default=None, type=int if name in _INTEGERS else str, help=text)
         else:
             kind = int if isinstance(default, int) else str
             given = default if kind is int else str(default)

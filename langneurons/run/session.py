@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,7 +43,14 @@ from langneurons.run.placement import worker_gpus
 from langneurons.tasks.context import RunContext, Timings
 from langneurons.tasks.protocol import Cell, CellResult, task_kind
 from langneurons.tasks.spec import TaskFields, TaskSpec, budget_where, load_task
-from langneurons.text.corpus import CorpusSpec, check_source, corpus_sha256, paragraphs, source
+from langneurons.text.corpus import (
+    CorpusSpec,
+    Split,
+    check_source,
+    corpus_sha256,
+    paragraphs,
+    readable_offline,
+)
 from langneurons.text.languages import check_languages
 from langneurons.text.sources import udhr
 from langneurons.text.windows import check_budget
@@ -72,6 +79,10 @@ class RunOptions:
     batch_size: int = 4
     seed: int = 0
     identify_data: str = udhr.NAME
+    #: text tokens per language the statistics take (None: all the identify split)
+    identify_tokens: int | None = None
+    #: text tokens per model input of the statistics pass
+    identify_window: int = STATISTICS_WINDOW
     progress: bool = True
     trust_task_code: bool = False
     share_gpus: bool = False
@@ -98,8 +109,11 @@ class BenchmarkSession:
         self._contexts: dict[str, RunContext] = {}
         self._evaluators: dict[tuple[str, str], Callable[[Cell], CellResult]] = {}
         self._records: dict[str, tuple[ModelRecord, NeuronSetRecord]] = {}
-        if options.batch_size < 1:
-            raise ConfigError(f"--batch-size must be at least 1, got {options.batch_size}")
+        for name in ("batch_size", "identify_tokens", "identify_window"):
+            value = getattr(options, name)
+            if value is not None and value < 1:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} must be at least 1, got {value}")
         check_device(options.device)
         if not options.tasks and not options.langs:
             raise ConfigError("give task files (--tasks) or languages (--langs)")
@@ -128,13 +142,18 @@ class BenchmarkSession:
         for task in self.tasks:
             self._check_data(task.corpus, task.languages, task.fields.data.split)
         if None in self.files.values():
-            identify_data = CorpusSpec.parse(options.identify_data)
-            check_source(identify_data)
-            self._check_data(identify_data, self.languages, "identify")
+            check_source(self.identify_corpus)
+            self._check_data(self.identify_corpus, self.languages, "identify")
         self._check_model()  # last: a packaged model is converted to read its config
         for where, chosen in given.items():
             self._check_set(chosen, where)
         self._check_budgets()
+
+    @property
+    def identify_corpus(self) -> CorpusSpec:
+        """The text methods identify on (``--identify-data``, read for ``--identify-tokens``)."""
+        corpus = CorpusSpec.parse(self.options.identify_data)
+        return CorpusSpec(corpus.source, corpus.path, self.options.identify_tokens)
 
     @property
     def languages(self) -> list[str]:
@@ -278,7 +297,7 @@ class BenchmarkSession:
         """
         if self._stats is not None:
             return self._stats
-        corpus = CorpusSpec.parse(self.options.identify_data)
+        corpus = self.identify_corpus
         texts = {lang: paragraphs(corpus, lang, "identify") for lang in self.languages}
         sha = corpus_sha256(texts)
         info = handle.info
@@ -288,8 +307,10 @@ class BenchmarkSession:
             "dtype": info.dtype,
             "site": handle.architecture.site,
             "corpus_sha256": sha,
-            "window": STATISTICS_WINDOW,
+            "window": self.options.identify_window,
         }
+        if self.options.identify_tokens is not None:  # older keys stay as they were
+            fields["max_tokens"] = self.options.identify_tokens
         if self.histograms:
             fields["histograms"] = True
         if self.unit_means:
@@ -354,20 +375,42 @@ class BenchmarkSession:
             _ = self.shape
 
     def _check_budgets(self) -> None:
-        """Fail on a task whose text is short of its token budget (its tokenizer, no model)."""
-        wanted = [(task, task.fields.token_budget()) for task in self.tasks]
-        budgets = [(task, tokens) for task, tokens in wanted if tokens is not None]
-        if not budgets or self.source.folder is None:
+        """Fail on text short of a token budget, a task's or identification's (tokenizer, no model)."""
+        budgets: list[tuple[CorpusSpec, Split, int, list[str], Callable[[str], str]]] = [
+            (
+                task.corpus,
+                task.fields.data.split,
+                tokens,
+                task.languages,
+                partial(budget_where, task),
+            )
+            for task in self.tasks
+            if (tokens := task.fields.token_budget()) is not None
+        ]
+        identify_corpus = self.identify_corpus
+        if identify_corpus.tokens is not None and None in self.files.values():
+
+            def identify_where(lang: str) -> str:
+                return f"--identify-tokens: {lang} text ({identify_corpus.describe()}, identify)"
+
+            budgets.append(
+                (
+                    identify_corpus,
+                    "identify",
+                    identify_corpus.tokens,
+                    self.languages,
+                    identify_where,
+                )
+            )
+        offline = [budget for budget in budgets if readable_offline(budget[0])]
+        if not offline or self.source.folder is None:
             return  # a packaged model not converted yet: its windows check the budget
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(self.source.folder)
-        for task, tokens in budgets:
-            if not source(task.corpus).offline:
-                continue
-            for lang in task.languages:
-                texts = paragraphs(task.corpus, lang, task.fields.data.split)
-                check_budget(tokenizer, texts, tokens, budget_where(task, lang))
+        for corpus, split, tokens, languages, where in offline:
+            for lang in languages:
+                check_budget(tokenizer, paragraphs(corpus, lang, split), tokens, where(lang))
 
     def _check_set(self, chosen: InterventionSet, where: str) -> None:
         shape = self.shape
@@ -388,7 +431,7 @@ class BenchmarkSession:
 
     @staticmethod
     def _check_data(corpus: CorpusSpec, languages: list[str], split: str) -> None:
-        if not source(corpus).offline:
+        if not readable_offline(corpus):
             return
         for lang in languages:
             if not paragraphs(corpus, lang, split):  # type: ignore[arg-type]
@@ -551,8 +594,9 @@ def _collect(
     return collect(
         handle,
         texts,
-        window=STATISTICS_WINDOW,
+        window=options.identify_window,
         batch_size=options.batch_size,
+        max_tokens=options.identify_tokens,
         provenance=provenance,
         progress=options.progress and sharding.leads(),
         histograms=histograms,

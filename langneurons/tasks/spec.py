@@ -107,8 +107,9 @@ class TaskSpec(Generic[F]):
 
     @property
     def corpus(self) -> CorpusSpec:
-        """The task's text source."""
-        return CorpusSpec(self.fields.data.source, self.fields.data.path)
+        """The task's text source (with its token budget, so a streamed source reads enough)."""
+        data = self.fields.data
+        return CorpusSpec(data.source, data.path, self.fields.token_budget())
 
     @property
     def sha256(self) -> str:

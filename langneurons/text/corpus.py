@@ -31,10 +31,17 @@ Split = Literal["identify", "evaluate"]
 
 @dataclass(frozen=True)
 class CorpusSpec:
-    """Which text to read: a source name and, for file sources, a path template."""
+    """Which text to read: a source name and, for file sources, a path template.
+
+    ``tokens`` is the text the reader's user will take per language (a task's token
+    budget, ``--identify-tokens``): a streamed source (``wikipedia``) reads enough
+    for it, the others ignore it. It is not part of :meth:`describe`, since it
+    changes how much of the same source is read, not which.
+    """
 
     source: str
     path: str | None = None
+    tokens: int | None = None
 
     def describe(self) -> str:
         """Return a short name for tables and provenance (the form :meth:`parse` reads)."""
@@ -56,9 +63,11 @@ class Source:
 
     Attributes:
         read: language and split -> paragraphs.
-        offline: readable without the network. A run reads offline sources before
-            any model loads (missing text fails first); others are read when used,
-            since checking them up front would download them.
+        offline: readable without the network. A run reads offline text before
+            any model loads (missing or short text fails first); other text is read
+            when used, since checking it up front would download it.
+        local_with_path: given a ``path``, reads a local folder (offline) instead
+            of the network (the hub sources).
         check_path: for file sources, raises ConfigError on a malformed path
             template (cheap; reads nothing).
         prepare: for sources parsed once into the cache, fetches and parses them
@@ -67,6 +76,7 @@ class Source:
 
     read: Reader
     offline: bool = True
+    local_with_path: bool = False
     check_path: Callable[[CorpusSpec], None] | None = None
     prepare: Callable[[], Path] | None = None
 
@@ -91,6 +101,12 @@ def paragraphs(spec: CorpusSpec, language: str, split: Split) -> list[str]:
             offline hub); the message says how to get it.
     """
     return source(spec).read(spec, language, split)
+
+
+def readable_offline(spec: CorpusSpec) -> bool:
+    """Whether ``spec``'s text is read without the network (so a run may check it first)."""
+    found = source(spec)
+    return found.offline or (found.local_with_path and spec.path is not None)
 
 
 def check_source(spec: CorpusSpec) -> None:

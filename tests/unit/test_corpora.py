@@ -134,3 +134,21 @@ def test_hub_sources_fail_at_once_offline():
     pytest.importorskip("datasets")
     with pytest.raises(MissingResourceError, match="HF_HUB_OFFLINE=1 is set"):
         paragraphs(CorpusSpec("flores"), "de", "evaluate")
+
+
+def test_wikipedia_reads_more_articles_when_the_run_asks_for_more_tokens(tmp_path):
+    """200 articles per split, and more until the text has 6 characters per token asked for."""
+    pytest.importorskip("datasets")
+    from langneurons.text.sources.hub import WIKIPEDIA_ARTICLES, WIKIPEDIA_CHARS_PER_TOKEN
+
+    wiki = tmp_path / "wiki" / "20231101.de"
+    wiki.mkdir(parents=True)
+    rows = [{"id": str(i), "text": f"Absatz {i}."} for i in range(2000)]
+    (wiki / "train.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    few = paragraphs(CorpusSpec("wikipedia", str(tmp_path / "wiki")), "de", "evaluate")
+    assert few == [f"Absatz {i}." for i in range(1, 2 * WIKIPEDIA_ARTICLES, 2)]
+    tokens = 1000
+    more = paragraphs(CorpusSpec("wikipedia", str(tmp_path / "wiki"), tokens), "de", "evaluate")
+    chars = [len(text) for text in more]
+    assert len(more) > WIKIPEDIA_ARTICLES and more[: len(few)] == few
+    assert sum(chars[:-1]) < WIKIPEDIA_CHARS_PER_TOKEN * tokens <= sum(chars)

@@ -5,8 +5,11 @@
   reads ``devtest`` (1012). Sentences are aligned across languages.
 - ``wikipedia``: ``wikimedia/wikipedia``, configuration ``20231101.<code>``,
   streamed; articles alternate between the splits (even rows ``identify``, odd
-  rows ``evaluate``), each article's non-empty lines are paragraphs, and at most
-  ``WIKIPEDIA_ARTICLES`` articles are read per split.
+  rows ``evaluate``), each article's non-empty lines are paragraphs.
+  ``WIKIPEDIA_ARTICLES`` articles are read per split, and more while the text is
+  shorter than ``WIKIPEDIA_CHARS_PER_TOKEN`` characters per token the run asks for
+  (``CorpusSpec.tokens``: LAPE's protocol takes 2^20 tokens to evaluate and about
+  10^8 to identify); the token budget itself is checked where the text is tokenized.
 
 ``path`` may point to a local folder in the same shape,
 ``<path>/<configuration>/<split>.jsonl`` (or ``.parquet``), for offline use and tests.
@@ -28,6 +31,9 @@ FLORES = "openlanguagedata/flores_plus"
 WIKIPEDIA = "wikimedia/wikipedia"
 WIKIPEDIA_DUMP = "20231101"
 WIKIPEDIA_ARTICLES = 200
+#: characters read per token asked for: above every supported tokenizer's
+#: characters per token on Wikipedia text (about 3-5), so the budget is met
+WIKIPEDIA_CHARS_PER_TOKEN = 6
 
 
 def read_flores(spec: CorpusSpec, lang: str, split: Split) -> list[str]:
@@ -41,11 +47,17 @@ def read_wikipedia(spec: CorpusSpec, lang: str, split: Split) -> list[str]:
     """Return paragraphs of alternate Wikipedia articles of ``lang``."""
     config = f"{WIKIPEDIA_DUMP}.{lang}"
     rows = _rows(spec, WIKIPEDIA, config, "train", streaming=True)
-    offset = 0 if split == "identify" else 1
-    articles = itertools.islice(rows, offset, 2 * WIKIPEDIA_ARTICLES, 2)
-    return [
-        line.strip() for row in articles for line in str(row["text"]).split("\n") if line.strip()
-    ]
+    wanted = 0 if spec.tokens is None else WIKIPEDIA_CHARS_PER_TOKEN * spec.tokens
+    found: list[str] = []
+    chars = 0
+    articles = itertools.islice(rows, 0 if split == "identify" else 1, None, 2)
+    for count, row in enumerate(articles):
+        if count >= WIKIPEDIA_ARTICLES and chars >= wanted:
+            break
+        lines = [line.strip() for line in str(row["text"]).split("\n") if line.strip()]
+        found += lines
+        chars += sum(map(len, lines))
+    return found
 
 
 def _rows(spec: CorpusSpec, repo: str, config: str, split: str, streaming: bool) -> Iterator[Any]:
@@ -81,5 +93,5 @@ def _local_rows(datasets: Any, root: Path, config: str, split: str) -> Iterable[
     raise MissingResourceError(f"no {root}/{config}/{split}.jsonl or .parquet")
 
 
-SOURCES.add("flores", Source(read_flores, offline=False))
-SOURCES.add("wikipedia", Source(read_wikipedia, offline=False))
+SOURCES.add("flores", Source(read_flores, offline=False, local_with_path=True))
+SOURCES.add("wikipedia", Source(read_wikipedia, offline=False, local_with_path=True))
