@@ -81,6 +81,8 @@ class ModelShape:
     neurons_per_layer: int
     #: the residual stream's width, None where the config does not name it
     hidden_size: int | None = None
+    #: positions the model was trained on, None where the config names none (ALiBi)
+    max_positions: int | None = None
 
 
 @dataclass(frozen=True)
@@ -205,13 +207,16 @@ def model_shape(source: ModelSource) -> ModelShape:
     if not names:
         raise ConfigError(f"{folder}/config.json has no 'architectures'; cannot pick an adapter")
     architecture = architecture_named(names[0])
-    hidden = getattr(config.get_text_config(), "hidden_size", None)
+    text = config.get_text_config()
+    hidden = getattr(text, "hidden_size", None)
+    positions = getattr(text, "max_position_embeddings", None) or getattr(text, "n_positions", None)
     return ModelShape(
         names[0],
         architecture.family,
         int(config.num_hidden_layers),
         architecture.width(config),
         None if hidden is None else int(hidden),
+        None if positions is None else int(positions),
     )
 
 

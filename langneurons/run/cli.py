@@ -322,6 +322,11 @@ def _identify(args: argparse.Namespace) -> None:
         check_output_file(args.out, "--out")
     if args.stats_out is not None:
         check_output_file(args.stats_out, "--stats-out")
+    for flag, value in (("--tokens", args.tokens), ("--window", args.window)):
+        if value is not None and value < 1:
+            raise ConfigError(f"{flag} must be at least 1, got {value}")
+        if value is not None and args.stats is not None:
+            raise ConfigError(f"{flag} sets the statistics pass; --stats reads one: drop {flag}")
     if args.stats is not None:
         if args.stats_out is not None:
             raise ConfigError("--stats-out writes collected statistics; --stats reads a file")

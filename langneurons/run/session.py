@@ -372,7 +372,24 @@ class BenchmarkSession:
         """
         check_model_files(self.source, self.options.model)
         if self.source.package is None:
-            _ = self.shape
+            self._check_context(self.shape)
+
+    def _check_context(self, shape: ModelShape) -> None:
+        """Fail on windows that, with BOS, outgrow the positions the model was trained on."""
+        inputs = [
+            (f"{task.path}: window", tokens)
+            for task in self.tasks
+            if (tokens := task.fields.input_tokens()) is not None
+        ]
+        if None in self.files.values():
+            inputs.append(("--identify-window", self.options.identify_window))
+        for what, tokens in inputs:
+            if shape.max_positions is not None and tokens + 1 > shape.max_positions:
+                raise ConfigError(
+                    f"{what} {tokens} needs {tokens + 1} positions with BOS, more than model "
+                    f"'{self.options.model}' has ({shape.max_positions}); use at most "
+                    f"{shape.max_positions - 1}"
+                )
 
     def _check_budgets(self) -> None:
         """Fail on text short of a token budget, a task's or identification's (tokenizer, no model)."""

@@ -72,6 +72,10 @@ class TaskFields(BaseModel):
         """Text tokens the task scores per language, checked before the model loads."""
         return None
 
+    def input_tokens(self) -> int | None:
+        """Text tokens of the task's model inputs (BOS aside), checked against the context."""
+        return None
+
 
 #: a kind's spec model
 F = TypeVar("F", bound=TaskFields, covariant=True)

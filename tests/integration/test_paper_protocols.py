@@ -6,6 +6,7 @@ with the tokenizer before the model loads (so not unit tests).
 
 import json
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,6 +20,14 @@ from langneurons.tasks.spec import load_task
 from tests.synthetic import write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def model_copy(tiny_model_folder, folder, **config):
+    """The tiny model with its config changed."""
+    shutil.copytree(tiny_model_folder, folder)
+    data = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**data, **config}))
+    return folder
 
 
 def fails(options, message):
@@ -37,21 +46,24 @@ def write_wikipedia(folder: Path, languages, articles: int) -> Path:
     return folder
 
 
-def test_lape_protocol_is_its_evaluation_and_refuses_a_short_local_folder_first(run, tmp_path):
+def test_lape_protocol_is_its_evaluation_and_refuses_a_short_local_folder_first(
+    run, tiny_model_folder, tmp_path
+):
     """tasks/paper/lape_ablation.yaml: LAPE's seven languages, 2^20 tokens in 4096-token windows."""
     pytest.importorskip("datasets")
 
     shipped = ROOT / "tasks" / "paper" / "lape_ablation.yaml"
     fields = load_task(shipped).fields
     assert (fields.data.source, fields.data.split) == ("wikipedia", "evaluate")
-    assert (fields.tokens_per_language, fields.window) == (2**20, 4096)
+    assert (fields.tokens_per_language, fields.window) == (2**20, 4095)
     assert fields.languages == ["en", "zh", "fr", "es", "vi", "id", "ja"]
     folder = write_wikipedia(tmp_path / "wiki", fields.languages, articles=4)
+    llama2 = model_copy(tiny_model_folder, tmp_path / "model", max_position_embeddings=4096)
     local = tmp_path / "lape_ablation.yaml"
     local.write_text(
         shipped.read_text().replace("split: evaluate", f"split: evaluate\n  path: {folder}")
     )
-    options = replace(run["options"], tasks=(local,), langs=("en", "zh"))
+    options = replace(run["options"], model=str(llama2), tasks=(local,), langs=("en", "zh"))
     fails(
         options,
         rf"{re.escape(str(local))}: en text \(wikipedia:{re.escape(str(folder))}, evaluate\) has \d+ tokens, fewer than the 1048576",
@@ -78,3 +90,43 @@ def test_identify_takes_its_token_budget_and_window_and_records_them(tiny_model_
     stats = load(stats_file)
     assert stats.tokens.tolist() == [40, 40]
     assert (stats.provenance["max_tokens"], stats.provenance["window"]) == (40, 16)
+
+
+def test_a_budget_past_200_articles_makes_the_run_read_more(run, tiny_model_folder, tmp_path):
+    """The task's budget reaches the Wikipedia reader: 200 articles are short of it, more are not."""
+    pytest.importorskip("datasets")
+    from langneurons.text.corpus import CorpusSpec, paragraphs
+    from langneurons.text.windows import check_budget
+    from tests.synthetic import tiny_tokenizer
+
+    folder = write_wikipedia(tmp_path / "wiki", ["en"], articles=1200)
+    tokenizer = tiny_tokenizer()
+    first = paragraphs(CorpusSpec("wikipedia", str(folder)), "en", "evaluate")
+    budget = sum(len(tokenizer(p + "\n\n", add_special_tokens=False)["input_ids"]) for p in first)
+    budget += 100
+    with pytest.raises(LangneuronsError, match="fewer than"):
+        check_budget(tokenizer, first, budget, "200 articles")
+    shipped = (ROOT / "tasks" / "paper" / "lape_ablation.yaml").read_text()
+    local = tmp_path / "lape_ablation.yaml"
+    local.write_text(
+        shipped.replace("split: evaluate", f"split: evaluate\n  path: {folder}")
+        .replace("tokens_per_language: 1048576", f"tokens_per_language: {budget}")
+        .replace("window: 4095", "window: 64")
+    )
+    BenchmarkSession(replace(run["options"], tasks=(local,), langs=("en",)))
+
+
+def test_windows_longer_than_the_model_positions_are_refused(run, tiny_model_folder, tmp_path):
+    """With BOS a window takes one position more than its tokens (learned positions crash past it)."""
+    folder = model_copy(tiny_model_folder, tmp_path / "narrow", max_position_embeddings=12)
+    fails(
+        replace(run["options"], model=str(folder)),
+        rf"{re.escape(str(run['task']))}: window 12 needs 13 positions with BOS, more than model '{re.escape(str(folder))}' has "
+        r"\(12\); use at most 11$",
+    )
+    folder = model_copy(tiny_model_folder, tmp_path / "wide", max_position_embeddings=13)
+    BenchmarkSession(replace(run["options"], model=str(folder)))
+    fails(
+        replace(run["options"], model=str(folder), neurons="lape", identify_window=13),
+        "--identify-window 13 needs 14 positions with BOS",
+    )

@@ -188,3 +188,17 @@ def test_identify_fails_before_any_work(
 
 def _no_loading(*args, **kwargs):
     raise AssertionError("the model was loaded")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--tokens", "0"], "--tokens must be at least 1, got 0"),
+        (["--window", "-1"], "--window must be at least 1, got -1"),
+        (["--stats", "s.safetensors", "--tokens", "9"], "--tokens sets the statistics pass"),
+    ],
+)
+def test_identify_budget_flags_are_checked_first(tmp_path, capsys, extra, message):
+    code = main(["identify", "--out", str(tmp_path / "x.json"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and err.count("\n") == 1

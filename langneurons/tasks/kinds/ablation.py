@@ -93,6 +93,10 @@ class AblationSpec(TaskFields):
         """Text tokens scored per language."""
         return self.tokens_per_language
 
+    def input_tokens(self) -> int:
+        """Text tokens per window."""
+        return self.window
+
 
 #: (what is zeroed, whose set, which control draw)
 Condition = tuple[Literal["none", "ablate", "control"], str, int]
