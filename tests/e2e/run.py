@@ -9,12 +9,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def lape_run(task_file, langs=None, dtype="auto", model="gemma-3-270m"):
-    """Return (task, context, cell evaluator) for ``tasks/<task_file>`` on ``model``."""
+    """Return (task, context, cell evaluator) for ``tasks/<task_file>`` (or an absolute path) on ``model``."""
     session = BenchmarkSession(
         RunOptions(
             model=model,
             neurons="lape",
-            tasks=(ROOT / "tasks" / task_file,),
+            tasks=(ROOT / "tasks" / task_file,),  # an absolute path stands for itself
             langs=langs,
             dtype=dtype,
             progress=False,
