@@ -392,42 +392,30 @@ class BenchmarkSession:
                 )
 
     def _check_budgets(self) -> None:
-        """Fail on text short of a token budget, a task's or identification's (tokenizer, no model)."""
-        budgets: list[tuple[CorpusSpec, Split, int, list[str], Callable[[str], str]]] = [
-            (
-                task.corpus,
-                task.fields.data.split,
-                tokens,
-                task.languages,
-                partial(budget_where, task),
-            )
+        """Fail on text short of a token budget, a task's or identification's (tokenizer, no model).
+
+        A budget travels as its text's ``CorpusSpec.tokens``.
+        """
+        texts: list[tuple[CorpusSpec, Split, list[str], Callable[[str], str]]] = [
+            (task.corpus, task.fields.data.split, task.languages, partial(budget_where, task))
             for task in self.tasks
-            if (tokens := task.fields.token_budget()) is not None
         ]
-        identify_corpus = self.identify_corpus
-        if identify_corpus.tokens is not None and None in self.files.values():
-
-            def identify_where(lang: str) -> str:
-                return f"--identify-tokens: {lang} text ({identify_corpus.describe()}, identify)"
-
-            budgets.append(
-                (
-                    identify_corpus,
-                    "identify",
-                    identify_corpus.tokens,
-                    self.languages,
-                    identify_where,
-                )
-            )
-        offline = [budget for budget in budgets if readable_offline(budget[0])]
-        if not offline or self.source.folder is None:
+        if None in self.files.values():
+            identify = self.identify_corpus
+            texts.append((identify, "identify", self.languages, partial(_identify_where, identify)))
+        if self.source.folder is None:
             return  # a packaged model not converted yet: its windows check the budget
-        from transformers import AutoTokenizer
+        tokenizer = None
+        for corpus, split, languages, where_of in texts:
+            if corpus.tokens is None or not readable_offline(corpus):
+                continue
+            if tokenizer is None:
+                from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(self.source.folder)
-        for corpus, split, tokens, languages, where in offline:
+                tokenizer = AutoTokenizer.from_pretrained(self.source.folder)
             for lang in languages:
-                check_budget(tokenizer, paragraphs(corpus, lang, split), tokens, where(lang))
+                text = paragraphs(corpus, lang, split)
+                check_budget(tokenizer, text, corpus.tokens, where_of(lang))
 
     def _check_set(self, chosen: InterventionSet, where: str) -> None:
         shape = self.shape
@@ -453,6 +441,11 @@ class BenchmarkSession:
         for lang in languages:
             if not paragraphs(corpus, lang, split):  # type: ignore[arg-type]
                 raise MissingResourceError(f"{corpus.describe()} has no {split} text for '{lang}'")
+
+
+def _identify_where(corpus: CorpusSpec, lang: str) -> str:
+    """How a budget error names identification text (as :func:`budget_where` does a task's)."""
+    return f"--identify-tokens: {lang} text ({corpus.describe()}, identify)"
 
 
 def options_from(values: dict[str, Any], folder: Path) -> RunOptions:
