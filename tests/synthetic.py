@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
@@ -179,3 +180,23 @@ tokens_per_language: 24
 window: 12
 checks: {{min_own_ratio: 0.0001, max_other_ratio: 1000, max_control_ratio: 1000}}
 """
+
+
+def model_copy(model_folder: Path, folder: Path, **config) -> Path:
+    """A copy of a saved model at ``folder`` with its config's keys replaced by ``config``."""
+    shutil.copytree(model_folder, folder)
+    data = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps({**data, **config}))
+    return folder
+
+
+def session_fails(options, message: str) -> None:
+    """Building a session with ``options`` fails with one line matching ``message``."""
+    import pytest
+
+    from langneurons.errors import LangneuronsError
+    from langneurons.run.session import BenchmarkSession
+
+    with pytest.raises(LangneuronsError, match=message) as error:
+        BenchmarkSession(options)
+    assert "\n" not in str(error.value)

@@ -6,7 +6,6 @@ with the tokenizer before the model loads (so not unit tests).
 
 import json
 import re
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,23 +16,9 @@ from langneurons.neurons.statistics import load
 from langneurons.run.cli import main
 from langneurons.run.session import BenchmarkSession
 from langneurons.tasks.spec import load_task
-from tests.synthetic import write_text_corpus
+from tests.synthetic import model_copy, session_fails, write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def model_copy(tiny_model_folder, folder, **config):
-    """The tiny model with its config changed."""
-    shutil.copytree(tiny_model_folder, folder)
-    data = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**data, **config}))
-    return folder
-
-
-def fails(options, message):
-    with pytest.raises(LangneuronsError, match=message) as error:
-        BenchmarkSession(options)
-    assert "\n" not in str(error.value)
 
 
 def write_wikipedia(folder: Path, languages, articles: int) -> Path:
@@ -64,7 +49,7 @@ def test_lape_protocol_is_its_evaluation_and_refuses_a_short_local_folder_first(
         shipped.read_text().replace("split: evaluate", f"split: evaluate\n  path: {folder}")
     )
     options = replace(run["options"], model=str(llama2), tasks=(local,), langs=("en", "zh"))
-    fails(
+    session_fails(
         options,
         rf"{re.escape(str(local))}: en text \(wikipedia:{re.escape(str(folder))}, evaluate\) has \d+ tokens, fewer than the 1048576",
     )
@@ -73,12 +58,16 @@ def test_lape_protocol_is_its_evaluation_and_refuses_a_short_local_folder_first(
 def test_identify_tokens_are_checked_before_the_model_loads(run):
     corpus = run["options"].identify_data
     options = replace(run["options"], neurons="lape", identify_tokens=10**6)
-    fails(
+    session_fails(
         options,
         rf"--identify-tokens: en text \({re.escape(corpus)}, identify\) has \d+ tokens, fewer than the 1000000",
     )
-    fails(replace(options, identify_tokens=0), "--identify-tokens must be at least 1, got 0")
-    fails(replace(options, identify_window=0), "--identify-window must be at least 1, got 0")
+    session_fails(
+        replace(options, identify_tokens=0), "--identify-tokens must be at least 1, got 0"
+    )
+    session_fails(
+        replace(options, identify_window=0), "--identify-window must be at least 1, got 0"
+    )
 
 
 def test_identify_takes_its_token_budget_and_window_and_records_them(tiny_model_folder, tmp_path):
@@ -119,14 +108,14 @@ def test_a_budget_past_200_articles_makes_the_run_read_more(run, tiny_model_fold
 def test_windows_longer_than_the_model_positions_are_refused(run, tiny_model_folder, tmp_path):
     """With BOS a window takes one position more than its tokens (learned positions crash past it)."""
     folder = model_copy(tiny_model_folder, tmp_path / "narrow", max_position_embeddings=12)
-    fails(
+    session_fails(
         replace(run["options"], model=str(folder)),
         rf"{re.escape(str(run['task']))}: window 12 needs 13 positions with BOS, more than model '{re.escape(str(folder))}' has "
         r"\(12\); use at most 11$",
     )
     folder = model_copy(tiny_model_folder, tmp_path / "wide", max_position_embeddings=13)
     BenchmarkSession(replace(run["options"], model=str(folder)))
-    fails(
+    session_fails(
         replace(run["options"], model=str(folder), neurons="lape", identify_window=13),
         "--identify-window 13 needs 14 positions with BOS",
     )

@@ -1,6 +1,5 @@
 """Run-breaking input fails while the session is built, in one line, before any model loads."""
 
-import json
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -11,42 +10,27 @@ from langneurons.errors import LangneuronsError
 from langneurons.run import session as session_module
 from langneurons.run.cli import main
 from langneurons.run.session import (
-    BenchmarkSession,
     check_output_file,
     check_output_folder,
     resolve_tasks,
 )
-from tests.synthetic import TINY_ABLATION_TASK, write_text_corpus
+from tests.synthetic import TINY_ABLATION_TASK, model_copy, session_fails, write_text_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 TASK = TINY_ABLATION_TASK
 
 
-def fails(options, message):
-    with pytest.raises(LangneuronsError, match=message) as error:
-        BenchmarkSession(options)
-    assert "\n" not in str(error.value)
-
-
-def model_copy(tiny_model_folder, tmp_path, **config):
-    folder = tmp_path / "model"
-    shutil.copytree(tiny_model_folder, folder)
-    data = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**data, **config}))
-    return folder
-
-
 def test_an_unsupported_architecture_fails_for_a_method_too(run, tiny_model_folder, tmp_path):
-    folder = model_copy(tiny_model_folder, tmp_path, architectures=["FooForCausalLM"])
-    fails(
+    folder = model_copy(tiny_model_folder, tmp_path / "model", architectures=["FooForCausalLM"])
+    session_fails(
         replace(run["options"], model=str(folder), neurons="lape"),
         "unsupported architecture 'FooForCausalLM'",
     )
 
 
 def test_a_config_transformers_cannot_read_is_named(run, tiny_model_folder, tmp_path):
-    folder = model_copy(tiny_model_folder, tmp_path, model_type="foo")
-    fails(
+    folder = model_copy(tiny_model_folder, tmp_path / "model", model_type="foo")
+    session_fails(
         replace(run["options"], model=str(folder), neurons="lape"),
         r"model '.*model': cannot read .*config.json: .*model type `foo`",
     )
@@ -59,24 +43,26 @@ def test_a_config_transformers_cannot_read_is_named(run, tiny_model_folder, tmp_
 def test_a_model_folder_without_weights_or_tokenizer_is_named(
     run, tiny_model_folder, tmp_path, pattern, message
 ):
-    folder = model_copy(tiny_model_folder, tmp_path)
+    folder = model_copy(tiny_model_folder, tmp_path / "model")
     for path in folder.glob(pattern):
         path.unlink()
-    fails(replace(run["options"], model=str(folder), neurons="lape"), message)
+    session_fails(replace(run["options"], model=str(folder), neurons="lape"), message)
 
 
 def test_device_cuda_without_a_gpu_says_use_cpu(run, monkeypatch):
     import torch
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    fails(replace(run["options"], device="cuda"), "torch sees no CUDA device; use --device cpu$")
+    session_fails(
+        replace(run["options"], device="cuda"), "torch sees no CUDA device; use --device cpu$"
+    )
 
 
 def test_two_neuron_sets_of_one_name_are_both_named(run, tmp_path):
     other = tmp_path / "sets" / "lape.json"
     other.parent.mkdir()
     shutil.copy(run["options"].neurons, other)
-    fails(
+    session_fails(
         replace(run["options"], neurons=f"lape,{other}"),
         f"--neurons lape and {other} are both named 'lape' .*; rename one",
     )
@@ -85,21 +71,21 @@ def test_two_neuron_sets_of_one_name_are_both_named(run, tmp_path):
 def test_two_tasks_of_one_name_are_both_named(run, tmp_path):
     copy = tmp_path / "copy.yaml"
     copy.write_text(run["task"].read_text())
-    fails(
+    session_fails(
         replace(run["options"], tasks=(run["task"], copy)),
         f"task files {run['task']} and {copy} are both named 'tiny'; rename one",
     )
-    fails(replace(run["options"], tasks=(run["task"], run["task"])), "is given twice")
+    session_fails(replace(run["options"], tasks=(run["task"], run["task"])), "is given twice")
 
 
 def test_a_language_no_task_has_is_named(run):
-    fails(replace(run["options"], langs=("de", "ko")), "--langs: no task has ko ")
+    session_fails(replace(run["options"], langs=("de", "ko")), "--langs: no task has ko ")
 
 
 def test_the_model_config_is_read_after_every_other_check(run, monkeypatch):
     monkeypatch.setattr(session_module, "model_shape", _no_loading)
-    fails(replace(run["options"], langs=("ko",)), "no task has ko")
-    fails(replace(run["options"], neurons="lapee"), "unknown method 'lapee'")
+    session_fails(replace(run["options"], langs=("ko",)), "no task has ko")
+    session_fails(replace(run["options"], neurons="lapee"), "unknown method 'lapee'")
 
 
 def test_tasks_resolve_by_name_against_the_repository_tasks_folder():
