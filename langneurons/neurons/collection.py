@@ -32,10 +32,13 @@ if TYPE_CHECKING:
     from langneurons.models.handle import ModelHandle
 
 
+STATISTICS_WINDOW = 512  # text tokens per model input, unless a task or --window says otherwise
+
+
 def collect(
     handle: ModelHandle,
     corpus: Mapping[str, Sequence[str]],
-    window: int = 512,
+    window: int = STATISTICS_WINDOW,
     batch_size: int = 4,
     max_tokens: int | None = None,
     provenance: dict[str, Any] | None = None,

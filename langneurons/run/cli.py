@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from langneurons.errors import ConfigError, LangneuronsError
+from langneurons.neurons.collection import STATISTICS_WINDOW
 from langneurons.text.sources import udhr
 
 if TYPE_CHECKING:
@@ -107,7 +108,10 @@ def _parser() -> argparse.ArgumentParser:
         "--tokens", type=int, default=None, help="text tokens per language (default: all the text)"
     )
     ident.add_argument(
-        "--window", type=int, default=None, help="text tokens per model input (default: 512)"
+        "--window",
+        type=int,
+        default=None,
+        help=f"text tokens per model input (default: {STATISTICS_WINDOW})",
     )
     ident.add_argument("--device", default="auto", choices=DEVICES, help="default: auto")
     ident.add_argument("--dtype", default="auto", choices=DTYPES, help="default: auto")
@@ -296,7 +300,6 @@ def _identify(args: argparse.Namespace) -> None:
     from langneurons.neurons import sets, sharding, statistics
     from langneurons.neurons.identification import identify, method, parse_params
     from langneurons.run.session import (
-        STATISTICS_WINDOW,
         BenchmarkSession,
         RunOptions,
         check_output_file,

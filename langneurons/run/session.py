@@ -34,6 +34,7 @@ from langneurons.models.handle import (
 )
 from langneurons.neurons import sets, sharding
 from langneurons.neurons import stats_cache as cache
+from langneurons.neurons.collection import STATISTICS_WINDOW, collect
 from langneurons.neurons.identification import identify, is_method, method
 from langneurons.neurons.vector_set import VectorSet
 from langneurons.paths import neuron_sets_dir
@@ -60,8 +61,6 @@ if TYPE_CHECKING:
     from langneurons.neurons.sets import InterventionSet
     from langneurons.neurons.sharding import Share
     from langneurons.neurons.statistics import ActivationStats
-
-STATISTICS_WINDOW = 512
 
 
 @dataclass(frozen=True)
@@ -599,8 +598,6 @@ def _collect(
     unit_means: bool,
     residual: bool,
 ) -> ActivationStats:
-    from langneurons.neurons.collection import collect
-
     return collect(
         handle,
         texts,
