@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING
 
 from langneurons.errors import ConfigError, LangneuronsError
 from langneurons.neurons.collection import STATISTICS_WINDOW
-from langneurons.text.sources import udhr
+from langneurons.text.sources import libreoffice_help, udhr
 
 if TYPE_CHECKING:
     from langneurons.records import ModelIdentity
 
+#: what a bare ``langneurons prepare`` parses: the text the shipped tasks and defaults read
+DEFAULT_SOURCES = (udhr.NAME, libreoffice_help.NAME)
 #: a decimal number as --param writes it: 3, -0.25, 1e-3, .5
 NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
@@ -75,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         "--source",
         action="append",
         help=f"text source to fetch and parse, printing its tokens per language (default: "
-        f"{udhr.NAME}, no table); one of {', '.join(_preparable())}",
+        f"{', '.join(DEFAULT_SOURCES)}, what the shipped tasks read, no table); one of "
+        f"{', '.join(_preparable())}",
     )
     prepare.set_defaults(run=_prepare)
 
@@ -101,11 +104,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     ident.add_argument(
         "--data",
-        default=udhr.NAME,
-        help=f"corpus, source or source:path (default: {udhr.NAME})",
+        default=libreoffice_help.NAME,
+        help=f"corpus, source or source:path (default: {libreoffice_help.NAME})",
     )
     ident.add_argument(
-        "--tokens", type=int, default=None, help="text tokens per language (default: all the text)"
+        "--tokens",
+        type=int,
+        default=None,
+        help="text tokens per language (default: the source's, 30000 for the Debian sources, "
+        "all the text of others)",
     )
     ident.add_argument(
         "--window",
@@ -246,7 +253,7 @@ def _prepare(args: argparse.Namespace) -> None:
     from langneurons.registry import unknown_message
     from langneurons.text.corpus import SOURCES
 
-    names = args.source or [udhr.NAME]
+    names = args.source or list(DEFAULT_SOURCES)
     for name in names:
         if name not in _preparable():
             raise ConfigError(

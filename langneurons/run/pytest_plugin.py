@@ -46,7 +46,8 @@ _HELP = {
     "seed": "seed of random controls",
     "trust_task_code": "let task files run code they name (lm-eval's !function)",
     "identify_data": "corpus methods identify on, source or source:path",
-    "identify_tokens": "text tokens per language methods identify on (default: all the text)",
+    "identify_tokens": "text tokens per language methods identify on (default: the source's, "
+    "30000 for the Debian sources, all the text of others)",
     "identify_window": "text tokens per model input of the statistics pass",
     "share_gpus": "under pytest -n, let workers share a GPU when they outnumber the GPUs",
 }

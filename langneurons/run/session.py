@@ -51,9 +51,10 @@ from langneurons.text.corpus import (
     corpus_sha256,
     paragraphs,
     readable_offline,
+    source,
 )
 from langneurons.text.languages import check_languages
-from langneurons.text.sources import udhr
+from langneurons.text.sources import libreoffice_help
 from langneurons.text.windows import check_budget
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ class RunOptions:
     dtype: Dtype = "auto"
     batch_size: int = 4
     seed: int = 0
-    identify_data: str = udhr.NAME
-    #: text tokens per language the statistics take (None: all the identify split)
+    identify_data: str = libreoffice_help.NAME
+    #: text tokens per language the statistics take (None: the source's default budget)
     identify_tokens: int | None = None
     #: text tokens per model input of the statistics pass
     identify_window: int = STATISTICS_WINDOW
@@ -150,9 +151,19 @@ class BenchmarkSession:
 
     @property
     def identify_corpus(self) -> CorpusSpec:
-        """The text methods identify on (``--identify-data``, read for ``--identify-tokens``)."""
+        """The text methods identify on (``--identify-data``) and its token budget.
+
+        The budget is ``--identify-tokens``, else the source's own default
+        (``Source.identify_tokens``: 30,000 for the Debian sources, the whole
+        identify split of the others).
+        """
         corpus = CorpusSpec.parse(self.options.identify_data)
-        return CorpusSpec(corpus.source, corpus.path, self.options.identify_tokens)
+        tokens = self.options.identify_tokens
+        return CorpusSpec(
+            corpus.source,
+            corpus.path,
+            source(corpus).identify_tokens if tokens is None else tokens,
+        )
 
     @property
     def languages(self) -> list[str]:
@@ -308,8 +319,8 @@ class BenchmarkSession:
             "corpus_sha256": sha,
             "window": self.options.identify_window,
         }
-        if self.options.identify_tokens is not None:  # older keys stay as they were
-            fields["max_tokens"] = self.options.identify_tokens
+        if corpus.tokens is not None:  # older keys stay as they were
+            fields["max_tokens"] = corpus.tokens
         if self.histograms:
             fields["histograms"] = True
         if self.unit_means:
@@ -332,6 +343,7 @@ class BenchmarkSession:
                 texts,
                 provenance,
                 self.options,
+                corpus.tokens,
                 share,
                 self.histograms,
                 self.unit_means,
@@ -593,6 +605,7 @@ def _collect(
     texts: dict[str, list[str]],
     provenance: dict[str, Any],
     options: RunOptions,
+    max_tokens: int | None,
     share: Share,
     histograms: bool,
     unit_means: bool,
@@ -603,7 +616,7 @@ def _collect(
         texts,
         window=options.identify_window,
         batch_size=options.batch_size,
-        max_tokens=options.identify_tokens,
+        max_tokens=max_tokens,
         provenance=provenance,
         progress=options.progress and sharding.leads(),
         histograms=histograms,

@@ -72,6 +72,9 @@ class Source:
             template (cheap; reads nothing).
         prepare: for sources parsed once into the cache, fetches and parses them
             (``langneurons prepare``) and returns the folder; a no-op when done.
+        identify_tokens: the text tokens per language methods identify on when
+            ``--identify-tokens`` is not given (None: the whole identify split); a
+            large source sets one, so a run's cost does not grow with the package.
     """
 
     read: Reader
@@ -79,6 +82,7 @@ class Source:
     local_with_path: bool = False
     check_path: Callable[[CorpusSpec], None] | None = None
     prepare: Callable[[], Path] | None = None
+    identify_tokens: int | None = None
 
 
 SOURCES: Registry[Source] = Registry("data source")

@@ -147,4 +147,4 @@ def _skipped(tag: str, attrs: dict[str, str | None]) -> bool:
     return hidden or tag in _SKIPPED_TAGS or bool(classes & _SKIPPED_CLASSES)
 
 
-SOURCES.add(NAME, Source(read, prepare=prepare))
+SOURCES.add(NAME, Source(read, prepare=prepare, identify_tokens=debian.IDENTIFY_TOKENS))
