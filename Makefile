@@ -2,8 +2,8 @@
 #   make run    set up, then run the benchmark (pytest benchmark/) on the default model
 #   make test   set up, then lint and run the test suite
 # Set-up is idempotent: a virtual environment in .venv with exactly the versions of
-# requirements.lock (the set CI tested), the package itself, and the default model and
-# UDHR text prepared once under $LANGNEURONS_CACHE (default ~/.cache/langneurons);
+# requirements.lock (the set CI tested), the package itself, and the default model, UDHR
+# and LibreOffice help text prepared once under $LANGNEURONS_CACHE (default ~/.cache/langneurons);
 # `make test` also installs Debian's chromium for the leaderboard's browser test where
 # it is missing.
 #   make lock          regenerate requirements.lock: the newest versions pyproject.toml allows

@@ -49,9 +49,9 @@ from langneurons.text.corpus import (
     Split,
     check_source,
     corpus_sha256,
+    identification,
     paragraphs,
     readable_offline,
-    source,
 )
 from langneurons.text.languages import check_languages
 from langneurons.text.sources import libreoffice_help
@@ -153,17 +153,10 @@ class BenchmarkSession:
     def identify_corpus(self) -> CorpusSpec:
         """The text methods identify on (``--identify-data``) and its token budget.
 
-        The budget is ``--identify-tokens``, else the source's own default
-        (``Source.identify_tokens``: 30,000 for the Debian sources, the whole
-        identify split of the others).
+        The budget is ``--identify-tokens``, else the source's own default: 30,000
+        for the Debian sources, the whole identify split of the others.
         """
-        corpus = CorpusSpec.parse(self.options.identify_data)
-        tokens = self.options.identify_tokens
-        return CorpusSpec(
-            corpus.source,
-            corpus.path,
-            source(corpus).identify_tokens if tokens is None else tokens,
-        )
+        return identification(self.options.identify_data, self.options.identify_tokens)
 
     @property
     def languages(self) -> list[str]:

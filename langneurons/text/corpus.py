@@ -107,6 +107,17 @@ def paragraphs(spec: CorpusSpec, language: str, split: Split) -> list[str]:
     return source(spec).read(spec, language, split)
 
 
+def identification(text: str, tokens: int | None) -> CorpusSpec:
+    """The corpus ``--identify-data`` names (``source`` or ``source:path``) and its budget.
+
+    The budget is ``tokens`` (``--identify-tokens``) when given, else the source's
+    own default (``Source.identify_tokens``). Raises ConfigError on an unknown source.
+    """
+    corpus = CorpusSpec.parse(text)
+    budget = source(corpus).identify_tokens if tokens is None else tokens
+    return CorpusSpec(corpus.source, corpus.path, budget)
+
+
 def readable_offline(spec: CorpusSpec) -> bool:
     """Whether ``spec``'s text is read without the network (so a run may check it first)."""
     found = source(spec)

@@ -1,4 +1,4 @@
-"""End to end on the real default model: LAPE neurons identified on UDHR, ablation on held-out text.
+"""End to end on the real default model: LAPE neurons found on the help, ablation on held-out help.
 
 Fails if identification, the ablation hooks or the perplexity pass break: each
 checked language's own perplexity must rise well above the others' and above a
@@ -37,7 +37,7 @@ def test_ablating_a_languages_lape_neurons_raises_its_own_perplexity_most(run, l
     assert own.metrics["control_ratio"] <= CHECKS.max_control_ratio, own.metrics
     english = evaluate(cell(task, lang, "en"))
     # this test's own margin, not a task check: English moves far less than the language
-    # itself (the README's table: ru 10.73 vs 1.00, id 14.54 vs 1.02, es 2.04 vs 1.03)
+    # itself (the leaderboard's LAPE entry: ru 11.37 vs 1.01, id 10.36 vs 1.00, es 1.62 vs 1.00)
     assert english.metrics["ratio"] < own.metrics["ratio"] / 1.4
 
 

@@ -3,13 +3,19 @@
 import io
 import json
 import tarfile
+from pathlib import Path
 
 import pytest
 
-from langneurons.errors import FormatError, MissingResourceError
-from langneurons.text.corpus import CorpusSpec, paragraphs
+from langneurons.errors import ConfigError, FormatError, MissingResourceError
+from langneurons.run.cli import DEFAULT_SOURCES, _parser
+from langneurons.run.session import RunOptions
+from langneurons.tasks.spec import load_task
+from langneurons.text.corpus import CorpusSpec, identification, paragraphs, source
 from langneurons.text.languages import LANGUAGES
 from langneurons.text.sources import udhr
+
+TASKS = Path(__file__).resolve().parents[2] / "tasks"
 
 DECLARATION = """<!doctype html><html lang="de"><body>
 <h1>Allgemeine Erklärung</h1>
@@ -152,3 +158,27 @@ def test_wikipedia_reads_more_articles_when_the_run_asks_for_more_tokens(tmp_pat
     chars = [len(text) for text in more]
     assert len(more) > WIKIPEDIA_ARTICLES and more[: len(few)] == few
     assert sum(chars[:-1]) < WIKIPEDIA_CHARS_PER_TOKEN * tokens <= sum(chars)
+
+
+def test_identification_takes_the_given_budget_else_the_sources_own():
+    """The Debian sources identify on 30,000 tokens per language unless told; others on all."""
+    assert identification("libreoffice-help", None) == CorpusSpec("libreoffice-help", None, 30_000)
+    assert identification("debian-handbook", None).tokens == 30_000
+    assert identification("libreoffice-help", 500).tokens == 500
+    assert identification("udhr", None) == CorpusSpec("udhr")
+    assert identification("text:c/{lang}.{split}.txt", None) == CorpusSpec(
+        "text", "c/{lang}.{split}.txt"
+    )
+    with pytest.raises(ConfigError, match="did you mean 'libreoffice-help'"):
+        identification("libreoffice-hlep", None)
+
+
+def test_a_bare_prepare_parses_the_text_of_the_defaults_and_shipped_tasks():
+    """What `make setup` prepares is what `make run` reads: no source is missing at run time."""
+    read = {load_task(path).fields.data.source for path in sorted(TASKS.glob("*.yaml"))}
+    read.add(RunOptions().identify_data)
+    assert {name for name in read if source(CorpusSpec(name)).prepare is not None} == set(
+        DEFAULT_SOURCES
+    )
+    identify = _parser().parse_args(["identify", "--out", "lape.json"])
+    assert identify.data == RunOptions().identify_data == "libreoffice-help"

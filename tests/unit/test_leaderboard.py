@@ -61,7 +61,7 @@ def test_a_duplicate_is_rejected(tmp_path, board):
 
 def test_task_problems_are_each_one_line(tmp_path, board):
     def change(data):
-        ablation, _, latent, steering = data["tasks"]  # tasks are written in file-name order
+        ablation, _, _, latent, steering = data["tasks"]  # tasks are written in file-name order
         ablation["cells"] = ablation["cells"][:-2]
         latent["version"] = 9
         steering["spec"]["languages"] = ["en", "de"]
@@ -88,6 +88,7 @@ def test_entries_are_ranked_by_their_headline_scores(tmp_path, board):
     assert [e.rank for e in found] == [1.0, 2.0]
     assert found[0].scores == {
         "ablation_perplexity": 1.0,
+        "ablation_perplexity_udhr": 1.0,
         "downstream": 1.0,
         "latent_language": 0.25,
         "steering": 0.5,
@@ -100,7 +101,9 @@ def test_pages_show_every_entry_and_follow_the_submissions(tmp_path, board):
     leaderboard.build(board)
     assert leaderboard.outdated(board) == []
     readme = (board / "README.md").read_text()
-    assert "| 1.00 | gemma-3-270m | random | en,zh | 0.100 | 0.100 | 0.025 | 0.050 |" in readme
+    assert (
+        "| 1.00 | gemma-3-270m | random | en,zh | 0.100 | 0.100 | 0.100 | 0.025 | 0.050 |" in readme
+    )
     assert "`pytest benchmark/ --model gemma-3-270m --neurons random`" in readme
     models = readme.split("## Models")[1]
     assert (

@@ -62,8 +62,9 @@ def test_unknown_kind_suggests(tmp_path):
 
 
 def test_unknown_data_source(tmp_path):
-    path = variant(tmp_path, "source: udhr", "source: udhrr")
-    with pytest.raises(ConfigError, match="unknown data source 'udhrr'; did you mean 'udhr'"):
+    path = variant(tmp_path, "source: libreoffice-help", "source: libreoffice-hlep")
+    message = "unknown data source 'libreoffice-hlep'; did you mean 'libreoffice-help'"
+    with pytest.raises(ConfigError, match=message):
         load_task(path)
 
 

@@ -337,7 +337,9 @@ def test_many_forged_cells_are_three_lines_and_a_count(tmp_path):
         summary_agreeing(record)
 
     lines = refused(tmp_path, change, "passed, yet its metrics fail: final accuracy 0.00 < 0.3")
-    assert len(lines) == 4 and lines[3].endswith("task 'latent_language': 11 more like these")
+    # one group per reason: the recomputed failures, then the metric its units contradict
+    assert len(lines) == 8 and lines[3].endswith("task 'latent_language': 11 more like these")
+    assert "its units give" in lines[4] and lines[7].endswith("12 more like these")
 
 
 def test_the_latent_peak_check_is_recomputed(tmp_path):

@@ -21,8 +21,9 @@ The reference is ``ppl.py`` of RUCAIBox/Language-Specific-Neurons (zeroing with
 Deliberate differences: every window starts with BOS, which is neither scored
 nor ablated (it is an attention sink, not text; in the reference most windows
 start mid-document without one, and zeroing a neuron at BOS can cost a model
-like Gemma 3 more than any text neuron does); the text is held-out UDHR (not
-Wikipedia) with a token budget per language declared in the task. Each (condition, language) perplexity is computed
+like Gemma 3 more than any text neuron does); the text is the held-out split of
+the task's source (the LibreOffice help, and UDHR as a second domain, in the
+shipped tasks; not Wikipedia) with a token budget per language declared in the task. Each (condition, language) perplexity is computed
 once and shared by every cell that needs it; a condition whose set is empty
 reuses the unmodified result.
 """
