@@ -259,7 +259,9 @@ class Ablation:
             for c in self.cells(task)
             if c.id in results
         ]
-        title = "PPL ratio, ablated language (rows) x evaluated language"
+        # two tasks of this kind (the help, the UDHR) each draw one: the title names the text
+        data = task.fields.data
+        title = f"PPL ratio on {data.source}, ablated language (rows) x evaluated language"
         return [View("heatmap", title, rows, scale="log", legend="PPL ratio")]
 
 
